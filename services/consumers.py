@@ -14,7 +14,8 @@ class ServiceEventsConsumer(AsyncJsonWebsocketConsumer):
         kwargs = self.scope["url_route"]["kwargs"]
         self.service = await self.find_service(kwargs["region"], kwargs["name"])
         if self.service is None:
-            # Unknown, or another tenant's: both answer the same way.
+            # Unknown, or another tenant's: both answer the same way, with a code clients can read.
+            await self.accept()
             await self.close(code=CLOSE_NOT_FOUND)
             return
         self.group = events_group(self.service)

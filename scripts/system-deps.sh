@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Debian packages the platform needs, installed only when missing.
+#   up:   redis-server (embedded Redis when REDIS_URL is unset), a JRE for the PMML processor
+#   test: the same, plus gcc for native processors and Chromium for browser tests
+set -euo pipefail
+purpose=${1:-up}
+missing=()
+need() { command -v "$1" >/dev/null 2>&1 || missing+=("$2"); }
+
+if [ -z "${REDIS_URL:-}" ]; then need redis-server redis-server; fi
+need java default-jre-headless
+if [ "$purpose" = test ]; then
+  need redis-server redis-server
+  need gcc gcc
+  need chromium chromium
+fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "Installing system packages: ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,35 @@
+import pytest
+
+from console.celery import app as celery_app
+from tests import harness
+
+
+@pytest.fixture(scope="session")
+def process_log_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("process-logs")
+
+
+@pytest.fixture(scope="session")
+def clean_broker(django_db_setup):
+    """Drop tasks a previous, interrupted run may have left in the queues."""
+    celery_app.control.purge()
+
+
+@pytest.fixture(scope="session")
+def control_worker(django_db_setup, django_db_blocker, clean_broker, process_log_dir):
+    """A real control worker process on the test database."""
+    with django_db_blocker.unblock():
+        worker = harness.control_worker(process_log_dir)
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture(scope="session")
+def web_server(django_db_setup, django_db_blocker, process_log_dir):
+    """A real web process (uvicorn on console.asgi) on the test database; yields its base URL."""
+    port = harness.free_port()
+    with django_db_blocker.unblock():
+        server = harness.web_server(process_log_dir, port)
+    server.base_url = f"http://127.0.0.1:{port}"
+    yield server
+    server.stop()
