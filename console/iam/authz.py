@@ -211,6 +211,11 @@ def resourcegroup_arn(account: Account, group_id: str, region: str | None = None
     return f"acs:eas:{_region(region)}:{account.uid}:resourcegroup/{group_id}"
 
 
+def ram_arn(account: Account, kind: str, name: str) -> str:
+    """Name of a RAM object (`user/<name>`, `policy/<name>`, `accesskey/<id>`) for the audit log."""
+    return f"acs:ram::{account.uid}:{kind}/{name}"
+
+
 def _collection_arn(principal: Principal, points: tuple[str, ...]) -> str:
     """`*` made concrete: every resource of the operation's kind in the caller's tenant."""
     if any(p.endswith("ResourceGroup") for p in points):

@@ -10,7 +10,10 @@ import json
 import re
 from dataclasses import dataclass
 
-from console.iam.errors import InvalidParameter
+from django.db.models import Count, Q
+
+from console.iam.errors import Conflict, Forbidden, InvalidParameter, NotFound
+from console.iam.models import Policy, PolicyAttachment
 
 EAS_PERMISSION_POINTS = (
     "eas:EditInstance",
@@ -204,3 +207,90 @@ def evaluate(statements: list[Statement], action: str, resource: str) -> Stateme
                 return statement
             allow = allow or statement
     return allow
+
+
+# Stored policies -------------------------------------------------------------------------------
+POLICY_NAME_RE = re.compile(r"^[A-Za-z0-9-]{1,128}$")
+
+
+def ensure_system_policies():
+    """The built-in policies as rows (attachments point at them), kept equal to SYSTEM_POLICIES."""
+    rows = {p.name: p for p in Policy.objects.filter(account__isnull=True)}
+    for name, spec in SYSTEM_POLICIES.items():
+        row = rows.get(name)
+        if row is None:
+            Policy.objects.get_or_create(
+                account=None, name=name,
+                defaults={"policy_type": Policy.Type.SYSTEM, "description": spec["description"],
+                          "document": spec["document"]},
+            )
+        elif row.document != spec["document"] or row.description != spec["description"]:
+            row.document, row.description = spec["document"], spec["description"]
+            row.save(update_fields=["document", "description", "updated"])
+
+
+def visible_policies(account):
+    """System policies and the account's custom ones."""
+    ensure_system_policies()
+    return (Policy.objects.filter(Q(account=account) | Q(account__isnull=True))
+            .annotate(attachment_count=Count("attachments")))
+
+
+def find_policy(account, name: str, policy_type: str | None = None):
+    """A custom policy of the account or a system policy; custom wins when the type is not given."""
+    candidates = visible_policies(account).filter(name=name)
+    if policy_type:
+        candidates = candidates.filter(policy_type=policy_type)
+    policy = sorted(candidates, key=lambda p: p.account_id is None)[:1]
+    if not policy:
+        raise NotFound(f"Policy {name} does not exist.", code="EntityNotExist.Policy")
+    return policy[0]
+
+
+def create_policy(account, name: str, document, description: str = ""):
+    if not POLICY_NAME_RE.match(name or ""):
+        raise InvalidParameter("PolicyName must be 1-128 characters of letters, digits and '-'.",
+                               code="InvalidParameter.PolicyName")
+    parsed = parse_document(document)
+    if name in SYSTEM_POLICIES or Policy.objects.filter(account=account, name=name).exists():
+        raise Conflict(f"Policy {name} already exists.", code="EntityAlreadyExists.Policy")
+    return Policy.objects.create(account=account, name=name, description=description, document=parsed,
+                                 policy_type=Policy.Type.CUSTOM)
+
+
+def _require_custom(policy):
+    if policy.account_id is None:
+        raise Forbidden(f"System policy {policy.name} cannot be changed.", code="Forbidden.SystemPolicy")
+
+
+def update_policy(policy, *, document=None, description: str | None = None):
+    _require_custom(policy)
+    if document is not None:
+        policy.document = parse_document(document)
+    if description is not None:
+        policy.description = description
+    policy.save()
+    return policy
+
+
+def delete_policy(policy):
+
+    _require_custom(policy)
+    if policy.attachments.exists():
+        raise Conflict(f"Policy {policy.name} is attached to RAM users; detach it first.",
+                       code="DeleteConflict.Policy.User")
+    policy.delete()
+
+
+def attach(policy, ram_user):
+    _, created = PolicyAttachment.objects.get_or_create(policy=policy, ram_user=ram_user)
+    if not created:
+        raise Conflict(f"Policy {policy.name} is already attached to {ram_user.name}.",
+                       code="EntityAlreadyExists.User.Policy")
+
+
+def detach(policy, ram_user):
+    deleted, _ = policy.attachments.filter(ram_user=ram_user).delete()
+    if not deleted:
+        raise NotFound(f"Policy {policy.name} is not attached to {ram_user.name}.",
+                       code="EntityNotExist.User.Policy")

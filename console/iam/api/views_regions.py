@@ -1,0 +1,29 @@
+"""DescribeRegions (`GET /api/v2/regions`), as the official SDK calls it."""
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from rest_framework.views import APIView
+
+from console.iam.api.permissions import EasOperationPermission
+from console.iam.api.responses import api_response
+from resourcegroups.catalog import REGIONS
+
+
+def region_data(region: dict) -> dict:
+    local = region["id"] == settings.EAS_REGION
+    return {
+        "RegionId": region["id"],
+        "RegionName": region["name"],
+        "RegionNameEn": region["name_en"],
+        "Endpoint": urlsplit(settings.EAS_CONSOLE_URL).netloc if local else region["endpoint"],
+        "ShareEndpoint": region["share_endpoint"],
+        "Local": local,
+    }
+
+
+class RegionListView(APIView):
+    permission_classes = [EasOperationPermission]
+    eas_operations = {"GET": "DescribeRegions"}
+
+    def get(self, request):
+        return api_response(request, {"Regions": [region_data(r) for r in REGIONS]})
