@@ -16,6 +16,8 @@ CSRF_TRUSTED_ORIGINS = [
 EAS_REGION = config.env("EAS_REGION", "cn-shanghai")
 EAS_CONSOLE_URL = config.console_url()
 EAS_GATEWAY_URL = config.gateway_url()
+EAS_GATEWAY_INTRANET_URL = config.env("EAS_GATEWAY_INTRANET_URL") or EAS_GATEWAY_URL
+EAS_DRAIN_SECONDS = float(config.env("EAS_DRAIN_SECONDS", "1"))
 EAS_WEB_PORT = config.web_port()
 EAS_GATEWAY_PORT = config.gateway_port()
 EAS_JOIN_TOKEN = config.join_token()
@@ -103,6 +105,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
+    "reconcile-services": {
+        "task": "services.reconcile_all",
+        "schedule": float(config.env("EAS_RECONCILE_SECONDS", "10")),
+    },
     "mark-unresponsive-machines": {
         "task": "resourcegroups.mark_unresponsive_machines",
         "schedule": EAS_HEARTBEAT_SECONDS,

@@ -10,5 +10,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v2/", include("console.iam.api.urls")),
+    path("api/v2/", include("services.api.urls")),
     path("", include("frontend.urls")),
 ]

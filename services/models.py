@@ -1,5 +1,11 @@
-"""Model services and the record of their deployments."""
+"""Model services, their immutable versions, their instances and their deployment events.
+
+Desired state (which version, how many instances, running or stopped, traffic weight) lives
+on `Service`; `Instance` rows record where each instance was placed and what its agent last
+reported. The reconciler turns the first into the second.
+"""
 from django.db import models
+from django.utils.functional import cached_property
 
 from console.iam.models import Account
 
@@ -21,6 +27,23 @@ class Service(models.Model):
     name = models.CharField(max_length=128)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATING)
     message = models.TextField(blank=True)
+    token = models.CharField(max_length=128, blank=True)
+    resource_group_id = models.CharField(max_length=64, blank=True,
+                                         help_text="dedicated group id; empty for the public group")
+    desired_instances = models.PositiveIntegerField(default=1)
+    running = models.BooleanField(default=True, help_text="desired: running or stopped")
+    current_version = models.PositiveIntegerField(default=1)
+    latest_version = models.PositiveIntegerField(default=1)
+    previous_version = models.PositiveIntegerField(null=True, blank=True,
+                                                   help_text="version to roll back to if a rollout fails")
+    # Blue-green: an associated service names its original; once released, it gets
+    # `traffic_weight` percent of the original endpoint's traffic and its own endpoint closes.
+    # A name, not a key: the original endpoint outlives the original service's deletion.
+    origin_name = models.CharField(max_length=128, blank=True)
+    traffic_weight = models.PositiveSmallIntegerField(default=0)
+    released = models.BooleanField(default=False)
+    progress = models.CharField(max_length=32, blank=True,
+                                help_text="last reported Total/Pending/Running, to log changes only")
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -32,6 +55,61 @@ class Service(models.Model):
 
     def __str__(self):
         return f"{self.region}/{self.name}"
+
+    @cached_property
+    def description(self) -> dict:
+        return self.versions.get(number=self.current_version).description
+
+
+class ServiceVersion(models.Model):
+    """One immutable service description; updates of model or processor add a version."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    description = models.JSONField()
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "number"], name="version_number_unique"),
+        ]
+
+
+class Instance(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "Pending"          # waiting for room on a machine
+        SCHEDULED = "Scheduled"      # placed; start sent to the machine's agent
+        STARTING = "Starting"        # process started, loading and warming up
+        RUNNING = "Running"          # healthy and receiving traffic
+        RESTARTING = "Restarting"    # crashed; the agent restarts it with back-off
+        TERMINATING = "Terminating"  # draining, then stopped by the agent
+        TERMINATED = "Terminated"
+        FAILED = "Failed"
+
+    LIVE = (Status.PENDING, Status.SCHEDULED, Status.STARTING, Status.RUNNING, Status.RESTARTING)
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="instances")
+    version = models.PositiveIntegerField()
+    name = models.CharField(max_length=160, unique=True)
+    machine = models.ForeignKey("resourcegroups.Machine", null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="instances")
+    host = models.CharField(max_length=64, blank=True)
+    port = models.PositiveIntegerField(null=True, blank=True)
+    cpu = models.PositiveIntegerField()
+    memory_mb = models.PositiveIntegerField()
+    gpu = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    message = models.TextField(blank=True)
+    restarts = models.PositiveIntegerField(default=0)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created", "id"]
+
+    def __str__(self):
+        return self.name
 
 
 class DeploymentEvent(models.Model):

@@ -1,7 +1,11 @@
-"""Control-plane tasks of the deployment engine."""
+"""Control-plane tasks of the deployment engine (queue `control`)."""
 from celery import shared_task
 
-from services import events
+from services import (
+    agent_tasks,  # noqa: F401  (registers the agents' tasks with the app)
+    events,
+    reconciler,
+)
 from services.models import Service
 
 
@@ -11,3 +15,20 @@ def report_event(service_id: int, message: str, level: str = "OK") -> None:
     service = Service.objects.filter(pk=service_id).first()
     if service is not None:
         events.record_event(service, message, level)
+
+
+@shared_task(name="services.reconcile_service", ignore_result=True)
+def reconcile_service(service_id: int) -> None:
+    reconciler.reconcile(service_id)
+
+
+@shared_task(name="services.reconcile_all", ignore_result=True)
+def reconcile_all() -> None:
+    """The beat tick: converge every service, catching anything a lost message missed."""
+    for service_id in Service.objects.values_list("pk", flat=True):
+        reconciler.reconcile(service_id)
+
+
+@shared_task(name="services.instance_report", ignore_result=True)
+def instance_report(instance_id: int, status: str, **fields) -> None:
+    reconciler.apply_report(instance_id, status, **fields)

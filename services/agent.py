@@ -1,0 +1,259 @@
+"""Service instances on a worker machine, as the node agent runs them.
+
+The agent starts one `python -m services.runtime` process per instance, restarts it with
+back-off when it crashes, watches its `/health`, and reports every change of state to the
+control plane through the broker (`services.instance_report`). It never touches the database.
+"""
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+logger = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.5
+MAX_BACKOFF_SECONDS = 30
+STOP_GRACE_SECONDS = 10
+# An instance that crashes this often before it was ever healthy is broken, not unlucky.
+MAX_FAILED_STARTS = 3
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("0.0.0.0", 0))
+        return sock.getsockname()[1]
+
+
+def runtime_argv(spec: dict, model_dir: str | None, processor_dir: str | None,
+                 warm_up_file: str | None, port: int) -> list[str]:
+    """Command line of the instance server for one instance."""
+    description = spec["description"]
+    argv = [sys.executable, "-m", "services.runtime", "--host", "0.0.0.0", "--port", str(port),
+            "--metadata", json.dumps(description["metadata"]), "--name", spec["service_name"]]
+    if description.get("processor"):
+        argv += ["--processor", description["processor"]]
+    else:
+        argv += ["--processor-type", description["processor_type"],
+                 "--processor-path", processor_dir, "--processor-entry", description["processor_entry"]]
+    if model_dir:
+        argv += ["--model", model_dir]
+    if description.get("model_entry"):
+        argv += ["--model-entry", description["model_entry"]]
+    if spec.get("model_config"):
+        argv += ["--model-config", spec["model_config"]]
+    if warm_up_file:
+        argv += ["--warm-up-data", warm_up_file]
+    return argv
+
+
+@dataclass
+class InstanceProcess:
+    instance_id: int
+    name: str
+    argv: list[str]
+    port: int
+    log_path: Path
+    startup_timeout: float
+    process: subprocess.Popen | None = None
+    restarts: int = 0
+    restart_at: float = 0.0
+    started_at: float = 0.0
+    healthy: bool = False
+    ever_healthy: bool = False
+    stopping: bool = False
+    stop_at: float = 0.0
+
+    def spawn(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            log.write(f"--- starting {self.name} on port {self.port} ---\n".encode())
+            self.process = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL, start_new_session=True,
+                                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.started_at = time.monotonic()
+        self.healthy = False
+
+    def signal(self, signum: int) -> None:
+        if self.process is not None:
+            try:
+                os.killpg(self.process.pid, signum)
+            except ProcessLookupError:
+                pass
+
+    def check_health(self) -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
+class InstanceSupervisor:
+    """All instances of this machine; one per agent process."""
+
+    def __init__(self, machine_name: str, data_dir: Path, report):
+        self.machine_name = machine_name
+        self.data_dir = data_dir
+        self.report = report  # report(instance_id, status, **fields)
+        self.instances: dict[int, InstanceProcess] = {}
+        self.lock = threading.RLock()
+        self.thread = threading.Thread(target=self._watch, name="instances", daemon=True)
+        self.thread.start()
+
+    def log_path(self, name: str) -> Path:
+        return self.data_dir / "instances" / name / "instance.log"
+
+    def start(self, instance_id: int, name: str, argv_for_port, startup_timeout: float) -> int:
+        """Start an instance unless it already runs here; returns its port."""
+        with self.lock:
+            existing = self.instances.get(instance_id)
+            if existing is not None and not existing.stopping:
+                return existing.port
+            port = free_port()
+            instance = InstanceProcess(instance_id, name, argv_for_port(port), port,
+                                       self.log_path(name), startup_timeout)
+            instance.spawn()
+            self.instances[instance_id] = instance
+        self.report(instance_id, "Starting", port=port, message=f"process {instance.process.pid} started")
+        return port
+
+    def stop(self, instance_id: int) -> None:
+        with self.lock:
+            instance = self.instances.get(instance_id)
+            if instance is None:
+                self.report(instance_id, "Terminated", message="not running on this machine")
+                return
+            instance.stopping = True
+            instance.stop_at = time.monotonic()
+            instance.signal(signal.SIGTERM)
+
+    def running_ids(self) -> list[int]:
+        with self.lock:
+            return [i for i, inst in self.instances.items() if not inst.stopping]
+
+    def tail_log(self, name: str, lines: int) -> str:
+        path = self.log_path(name)
+        if not path.exists():
+            return ""
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - 256 * 1024))
+            return b"\n".join(fh.read().splitlines()[-lines:]).decode(errors="replace")
+
+    def shutdown(self) -> None:
+        """Stop every instance (the agent is going away)."""
+        with self.lock:
+            for instance in self.instances.values():
+                instance.stopping = True
+                instance.signal(signal.SIGTERM)
+            deadline = time.monotonic() + STOP_GRACE_SECONDS
+            for instance in self.instances.values():
+                while instance.process.poll() is None and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                instance.signal(signal.SIGKILL)
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(POLL_SECONDS)
+            with self.lock:
+                instances = list(self.instances.values())
+            for instance in instances:
+                try:
+                    self._check(instance)
+                except Exception:
+                    logger.exception("checking instance %s failed", instance.name)
+
+    def _check(self, instance: InstanceProcess) -> None:
+        now = time.monotonic()
+        code = instance.process.poll() if instance.process else None
+        if instance.stopping:
+            if instance.process is None or code is not None or now - instance.stop_at > STOP_GRACE_SECONDS:
+                self._forget(instance)
+                self.report(instance.instance_id, "Terminated", message="stopped")
+            return
+        if instance.process is None:
+            if now >= instance.restart_at:
+                instance.spawn()
+                self.report(instance.instance_id, "Starting", restarts=instance.restarts,
+                            message=f"restarted (restart {instance.restarts})")
+            return
+        if code is not None:
+            instance.restarts += 1
+            if not instance.ever_healthy and instance.restarts >= MAX_FAILED_STARTS:
+                self._forget(instance)
+                self.report(instance.instance_id, "Failed", restarts=instance.restarts,
+                            message=f"exited with status {code} {instance.restarts} times before becoming "
+                                    f"healthy; last log lines:\n{self.tail_log(instance.name, 20)}")
+                return
+            delay = min(2 ** (instance.restarts - 1), MAX_BACKOFF_SECONDS)
+            instance.process = None
+            instance.restart_at = now + delay
+            self.report(instance.instance_id, "Restarting", restarts=instance.restarts,
+                        message=f"process exited with status {code}; restarting in {delay}s")
+            return
+        if not instance.healthy:
+            if instance.check_health():
+                instance.healthy = instance.ever_healthy = True
+                self.report(instance.instance_id, "Running", message="healthy")
+            elif now - instance.started_at > instance.startup_timeout:
+                self._forget(instance)
+                self.report(instance.instance_id, "Failed",
+                            message=f"not healthy within {instance.startup_timeout:.0f}s; "
+                                    f"last log lines:\n{self.tail_log(instance.name, 20)}")
+        elif not instance.check_health():
+            instance.healthy = False
+            self.report(instance.instance_id, "Starting", message="health check failing")
+
+    def _forget(self, instance: InstanceProcess) -> None:
+        """Kill whatever is left of an instance and stop supervising it."""
+        instance.stopping = True
+        instance.signal(signal.SIGKILL)
+        with self.lock:
+            self.instances.pop(instance.instance_id, None)
+
+
+@dataclass
+class PreparedInstance:
+    """An instance's files fetched to this machine, ready to start on any port."""
+
+    spec: dict
+    model: str | None
+    processor: str | None
+    warm_up: str | None
+
+    def argv_for_port(self, port: int) -> list[str]:
+        return runtime_argv(self.spec, self.model, self.processor, self.warm_up, port)
+
+
+def fetch_source(uri: str | None, oss_endpoint: str | None) -> str | None:
+    """A model, processor or warm-up source as a local path (cached by digest on this machine)."""
+    if not uri:
+        return None
+    from services.storage.fetch import fetch
+
+    return str(fetch(uri, oss_endpoint=oss_endpoint).local_path)
+
+
+def prepare(spec: dict, on_progress=lambda line: None) -> PreparedInstance:
+    description = spec["description"]
+    sources = spec["sources"]
+    endpoint = description.get("oss_endpoint")
+    paths = {}
+    for kind in ("model", "processor", "warm_up"):
+        if sources.get(kind):
+            on_progress(f"Fetching {kind.replace('_', '-')} from [{description_uri(description, kind)}]")
+            paths[kind] = fetch_source(sources[kind], endpoint)
+    return PreparedInstance(spec, paths.get("model"), paths.get("processor"), paths.get("warm_up"))
+
+
+def description_uri(description: dict, kind: str) -> str:
+    return description.get({"model": "model_path", "processor": "processor_path",
+                            "warm_up": "warm_up_data_path"}[kind], "")

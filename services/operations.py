@@ -1,0 +1,191 @@
+"""What users can do to a service. Each operation changes desired state, records an event
+and asks the reconciler to converge; none of them starts or stops a process itself."""
+import secrets
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from console.iam.errors import Conflict, InvalidParameter
+from resourcegroups.models import ResourceGroup
+from services import events, notifications, reconciler, spec
+from services.models import Instance, Service, ServiceVersion
+from services.tasks import reconcile_service
+
+
+def _invalid(error: spec.SpecError) -> InvalidParameter:
+    return InvalidParameter(f"Invalid service description: {error}")
+
+
+def _reconcile_after_commit(service: Service) -> None:
+    transaction.on_commit(lambda: reconcile_service.delay(service.pk))
+
+
+def parse_description(raw) -> dict:
+    try:
+        return spec.parse(raw, region=settings.EAS_REGION)
+    except spec.SpecError as error:
+        raise _invalid(error) from None
+
+
+@transaction.atomic
+def create_service(account, raw, *, associate: bool = False) -> Service:
+    """Create a service (or, for blue-green, an associated service of an existing one)."""
+    description = parse_description(raw)
+    origin = None
+    if associate:
+        origin = Service.objects.filter(account=account, region=settings.EAS_REGION,
+                                        name=description["name"], origin_name="").first()
+        if origin is None:
+            raise InvalidParameter(f"Service {description['name']} to associate with does not exist.")
+        description["name"] = f"{origin.name}_{secrets.token_hex(4)}"
+    check_placement_rules(account, description)
+    token = description.get("token") or (origin.token if origin else spec.generate_token())
+    try:
+        with transaction.atomic():
+            service = Service.objects.create(
+                account=account, region=settings.EAS_REGION, name=description["name"], token=token,
+                resource_group_id=description["metadata"].get("resource", ""),
+                desired_instances=description["metadata"]["instance"],
+                origin_name=origin.name if origin else "",
+            )
+    except IntegrityError:
+        raise Conflict(f"Service {description['name']} already exists in region {settings.EAS_REGION}.",
+                       code="ServiceAlreadyExists") from None
+    ServiceVersion.objects.create(service=service, number=1, description=description)
+    events.record_event(service, f"Service [{service.name}] in region [{service.region}] is being created")
+    events.record_event(service, "Creating api gateway")
+    _reconcile_after_commit(service)
+    return service
+
+
+def check_placement_rules(account, description: dict) -> None:
+    """Resource-group rules a description must obey: the group is the caller's (or the public
+    one), custom processors only run on dedicated groups (S13), public sizes are Quota 1-100 (R1)."""
+    group_id = description["metadata"].get("resource")
+    if group_id:
+        if not ResourceGroup.objects.filter(account=account, group_id=group_id,
+                                            kind=ResourceGroup.Kind.DEDICATED).exists():
+            raise InvalidParameter(f"metadata.resource: resource group {group_id} does not exist.")
+        return
+    if spec.is_custom(description):
+        raise InvalidParameter("Custom processors can only be deployed on a dedicated resource group; "
+                               "set metadata.resource to one of yours.")
+    quota = spec.resources(description).quota
+    if quota > spec.MAX_PUBLIC_QUOTA:
+        raise InvalidParameter(f"metadata: the public resource group offers at most {spec.MAX_PUBLIC_QUOTA} "
+                               f"Quota (1 core + 4 GB each) per instance; this asks for {quota}.")
+
+
+@transaction.atomic
+def update_service(service: Service, raw, *, replace: bool = False) -> Service:
+    """Merge (default) or replace the description. Only `metadata.instance` changed → scale."""
+    service = Service.objects.select_for_update().get(pk=service.pk)
+    current = service.description
+    changes = spec.load_description(raw)
+    candidate = dict(changes) if replace else spec.merge(current, changes)
+    candidate.setdefault("name", service.name)
+    if candidate["name"] != service.name:
+        raise InvalidParameter("name: a service cannot be renamed")
+    new = parse_description(candidate)
+    check_placement_rules(service.account, new)
+    if not spec.needs_new_version(current, new):
+        if new["metadata"]["instance"] != service.desired_instances:
+            events.record_event(service, f"Scaling from {service.desired_instances} to "
+                                         f"{new['metadata']['instance']} instances")
+        ServiceVersion.objects.filter(service=service, number=service.current_version) \
+            .update(description=new)
+        service.desired_instances = new["metadata"]["instance"]
+        service.save(update_fields=["desired_instances", "updated"])
+    else:
+        number = service.latest_version + 1
+        ServiceVersion.objects.create(service=service, number=number, description=new)
+        service.previous_version = service.current_version
+        service.latest_version = service.current_version = number
+        service.desired_instances = new["metadata"]["instance"]
+        if service.status == Service.Status.FAILED:
+            service.status = Service.Status.UPDATING
+        service.message = ""
+        service.save()
+        events.record_event(service, f"Updating service to version {number}")
+    _reconcile_after_commit(service)
+    return service
+
+
+@transaction.atomic
+def switch_version(service: Service, number: int) -> Service:
+    """Roll out any stored version (a rollback when it is an earlier one)."""
+    service = Service.objects.select_for_update().get(pk=service.pk)
+    version = service.versions.filter(number=number).first()
+    if version is None:
+        raise InvalidParameter(f"Version {number} does not exist; versions are 1 to {service.latest_version}.")
+    if number != service.current_version:
+        service.previous_version = service.current_version
+        service.current_version = number
+        service.desired_instances = version.description["metadata"]["instance"]
+        if service.status == Service.Status.FAILED:
+            service.status = Service.Status.UPDATING
+        service.save()
+        events.record_event(service, f"Switching to version {number}")
+    _reconcile_after_commit(service)
+    return service
+
+
+def _set_running(service: Service, running: bool, message: str) -> Service:
+    with transaction.atomic():
+        service = Service.objects.select_for_update().get(pk=service.pk)
+        service.running = running
+        if running and service.status == Service.Status.FAILED:
+            service.status = Service.Status.STARTING
+        service.save(update_fields=["running", "status", "updated"])
+        events.record_event(service, message)
+        _reconcile_after_commit(service)
+    return service
+
+
+def stop_service(service: Service) -> Service:
+    return _set_running(service, False, f"Service [{service.name}] is stopping")
+
+
+def start_service(service: Service) -> Service:
+    return _set_running(service, True, f"Service [{service.name}] is starting")
+
+
+@transaction.atomic
+def restart_service(service: Service) -> Service:
+    """Replace every instance, one at a time, by re-rolling the current version."""
+    service = Service.objects.select_for_update().get(pk=service.pk)
+    number = service.latest_version + 1
+    ServiceVersion.objects.create(service=service, number=number, description=service.description)
+    service.previous_version = service.current_version
+    service.latest_version = service.current_version = number
+    service.save()
+    events.record_event(service, f"Restarting service (version {number})")
+    _reconcile_after_commit(service)
+    return service
+
+
+@transaction.atomic
+def release_service(service: Service, weight: int) -> Service:
+    """Send `weight` percent of the original endpoint's traffic to an associated service."""
+    if not service.origin_name:
+        raise InvalidParameter(f"Service {service.name} is not an associated service; "
+                               "only services created for blue-green release can be released.")
+    if not 0 <= weight <= 100:
+        raise InvalidParameter(f"Weight: must be between 0 and 100, got {weight}.")
+    service.traffic_weight = weight
+    service.released = True
+    service.save(update_fields=["traffic_weight", "released", "updated"])
+    events.record_event(service, f"Service [{service.name}] is weighted to {weight}% now")
+    transaction.on_commit(lambda: notifications.routing_changed(service.origin_name))
+    return service
+
+
+@transaction.atomic
+def delete_service(service: Service) -> None:
+    """Stop every instance and forget the service; its events go with it."""
+    service = Service.objects.select_for_update().get(pk=service.pk)
+    for instance in service.instances.filter(status__in=Instance.LIVE).select_related("machine"):
+        reconciler.drain_instance(instance)
+    name = service.name
+    service.delete()
+    transaction.on_commit(lambda: notifications.routing_changed(name))
