@@ -2,7 +2,8 @@
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from console.iam.accounts import account_of
+from console.iam.authz import is_allowed, principal_for_user, service_arn
+from console.iam.errors import Unauthorized
 from services.events import events_group, serialize_event
 from services.models import Service
 
@@ -33,11 +34,15 @@ class ServiceEventsConsumer(AsyncJsonWebsocketConsumer):
 
     @database_sync_to_async
     def find_service(self, region: str, name: str):
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
+        try:
+            principal = principal_for_user(self.scope.get("user"))
+        except Unauthorized:
             return None
-        account = account_of(user)
-        return Service.objects.filter(account=account, region=region, name=name).first()
+        service = Service.objects.filter(account=principal.account, region=region, name=name).first()
+        if service is None or not is_allowed(principal, "DescribeServiceEvent", service_arn(
+                principal.account, service.name, service.region)):
+            return None
+        return service
 
     @database_sync_to_async
     def history(self) -> list[dict]:
