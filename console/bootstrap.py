@@ -12,7 +12,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from console.iam.accesskeys import create_access_key
 from console.iam.accounts import create_main_account
+from console.iam.models import AccessKey
 
 ADMIN_USERNAME = "admin"
 
@@ -48,6 +50,11 @@ def bootstrap_admin() -> tuple[dict, bool]:
         credentials["password"] = secrets.token_urlsafe(12)
         user.set_password(credentials["password"])
         user.save(update_fields=["password"])
+    admin = get_user_model().objects.get(username=ADMIN_USERNAME)
+    if not AccessKey.objects.filter(user=admin).exists():
+        # The secret can be shown once only: this file is where it is shown.
+        access_key, credentials["access_key_secret"] = create_access_key(admin)
+        credentials["access_key_id"] = access_key.access_key_id
     credentials.update({
         "console_url": settings.EAS_CONSOLE_URL,
         "gateway_url": settings.EAS_GATEWAY_URL,
