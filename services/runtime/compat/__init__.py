@@ -1,0 +1,1 @@
+"""Compatibility modules put on sys.path of custom Python processor workers."""
