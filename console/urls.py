@@ -10,6 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v2/", include("console.iam.api.urls")),
+    path("iam/", include("console.iam.urls")),
     path("api/v2/", include("services.api.urls")),
     path("", include("frontend.urls")),
 ]
