@@ -2,6 +2,8 @@
 
 All of it is reserved to the main account (the `ram:` permission points, see authz).
 """
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.views import APIView
 
 from console.iam import accesskeys, accounts, audit, policies
@@ -42,11 +44,13 @@ class RamView(APIView):
 class UserListView(RamView):
     eas_operations = {"GET": "ListUsers", "POST": "CreateUser"}
 
+    @extend_schema(operation_id="ListUsers", responses=OpenApiTypes.OBJECT)
     def get(self, request):
         users = RamUser.objects.select_related("user", "account").filter(account=principal_of(request).account)
         data = [s.user_data(u) for u in users]
         return api_response(request, {"Users": data, "TotalCount": len(data)})
 
+    @extend_schema(operation_id="CreateUser", request=s.CreateUserRequest, responses=OpenApiTypes.OBJECT)
     def post(self, request):
         principal = principal_of(request)
         body = _valid(s.CreateUserRequest, request.data)
@@ -61,6 +65,7 @@ class UserListView(RamView):
 class UserDetailView(RamView):
     eas_operations = {"GET": "GetUser", "PUT": "UpdateUser", "DELETE": "DeleteUser"}
 
+    @extend_schema(operation_id="GetUser", responses=OpenApiTypes.OBJECT)
     def get(self, request, UserName):
         ram_user = ram_user_of(principal_of(request), UserName)
         return api_response(request, {"User": {
@@ -69,6 +74,7 @@ class UserDetailView(RamView):
             "Policies": [s.policy_data(a.policy) for a in ram_user.attachments.select_related("policy")],
         }})
 
+    @extend_schema(operation_id="UpdateUser", request=s.UpdateUserRequest, responses=OpenApiTypes.OBJECT)
     def put(self, request, UserName):
         principal = principal_of(request)
         audit.set_target(request, ram_arn(principal.account, "user", UserName))
@@ -79,6 +85,7 @@ class UserDetailView(RamView):
         )
         return api_response(request, {"User": s.user_data(ram_user)})
 
+    @extend_schema(operation_id="DeleteUser", responses=OpenApiTypes.OBJECT)
     def delete(self, request, UserName):
         principal = principal_of(request)
         audit.set_target(request, ram_arn(principal.account, "user", UserName))
@@ -89,11 +96,13 @@ class UserDetailView(RamView):
 class UserPolicyListView(RamView):
     eas_operations = {"GET": "ListPoliciesForUser", "POST": "AttachPolicyToUser"}
 
+    @extend_schema(operation_id="ListPoliciesForUser", responses=OpenApiTypes.OBJECT)
     def get(self, request, UserName):
         ram_user = ram_user_of(principal_of(request), UserName)
         data = [s.policy_data(a.policy) for a in ram_user.attachments.select_related("policy")]
         return api_response(request, {"Policies": data, "TotalCount": len(data)})
 
+    @extend_schema(operation_id="AttachPolicyToUser", request=s.AttachPolicyRequest, responses=OpenApiTypes.OBJECT)
     def post(self, request, UserName):
         principal = principal_of(request)
         body = _valid(s.AttachPolicyRequest, request.data)
@@ -107,6 +116,7 @@ class UserPolicyListView(RamView):
 class UserPolicyDetailView(RamView):
     eas_operations = {"DELETE": "DetachPolicyFromUser"}
 
+    @extend_schema(operation_id="DetachPolicyFromUser", responses=OpenApiTypes.OBJECT)
     def delete(self, request, UserName, PolicyName):
         principal = principal_of(request)
         audit.set_target(request, ram_arn(principal.account, "user", f"{UserName}/policy/{PolicyName}"))
@@ -124,12 +134,14 @@ class AccessKeyListView(RamView):
     def _owner(self, principal, user_name):
         return ram_user_of(principal, user_name) if user_name else principal.account
 
+    @extend_schema(operation_id="ListAccessKeys", responses=OpenApiTypes.OBJECT)
     def get(self, request):
         principal = principal_of(request)
         _, user = accesskeys.owner_of(self._owner(principal, request.query_params.get("UserName")))
         data = [s.access_key_data(k) for k in user.access_keys.select_related("user")]
         return api_response(request, {"AccessKeys": data, "TotalCount": len(data)})
 
+    @extend_schema(operation_id="CreateAccessKey", request=s.CreateAccessKeyRequest, responses=OpenApiTypes.OBJECT)
     def post(self, request):
         principal = principal_of(request)
         user_name = _valid(s.CreateAccessKeyRequest, request.data).get("UserName")
@@ -142,6 +154,7 @@ class AccessKeyListView(RamView):
 class AccessKeyDetailView(RamView):
     eas_operations = {"PUT": "UpdateAccessKey", "DELETE": "DeleteAccessKey"}
 
+    @extend_schema(operation_id="UpdateAccessKey", request=s.UpdateAccessKeyRequest, responses=OpenApiTypes.OBJECT)
     def put(self, request, AccessKeyId):
         principal = principal_of(request)
         audit.set_target(request, ram_arn(principal.account, "accesskey", AccessKeyId))
@@ -150,6 +163,7 @@ class AccessKeyDetailView(RamView):
         access_key.save(update_fields=["status"])
         return api_response(request, {"AccessKey": s.access_key_data(access_key)})
 
+    @extend_schema(operation_id="DeleteAccessKey", responses=OpenApiTypes.OBJECT)
     def delete(self, request, AccessKeyId):
         principal = principal_of(request)
         audit.set_target(request, ram_arn(principal.account, "accesskey", AccessKeyId))
@@ -160,6 +174,7 @@ class AccessKeyDetailView(RamView):
 class PolicyListView(RamView):
     eas_operations = {"GET": "ListPolicies", "POST": "CreatePolicy"}
 
+    @extend_schema(operation_id="ListPolicies", responses=OpenApiTypes.OBJECT)
     def get(self, request):
         found = policies.visible_policies(principal_of(request).account)
         if request.query_params.get("PolicyType"):
@@ -167,6 +182,7 @@ class PolicyListView(RamView):
         data = [s.policy_data(p) for p in found]
         return api_response(request, {"Policies": data, "TotalCount": len(data)})
 
+    @extend_schema(operation_id="CreatePolicy", request=s.CreatePolicyRequest, responses=OpenApiTypes.OBJECT)
     def post(self, request):
         principal = principal_of(request)
         body = _valid(s.CreatePolicyRequest, request.data)
@@ -184,9 +200,11 @@ class PolicyDetailView(RamView):
         audit.set_target(request, ram_arn(principal.account, "policy", name))
         return policies.find_policy(principal.account, name, request.query_params.get("PolicyType"))
 
+    @extend_schema(operation_id="GetPolicy", responses=OpenApiTypes.OBJECT)
     def get(self, request, PolicyName):
         return api_response(request, {"Policy": s.policy_data(self._policy(request, PolicyName))})
 
+    @extend_schema(operation_id="UpdatePolicy", request=s.UpdatePolicyRequest, responses=OpenApiTypes.OBJECT)
     def put(self, request, PolicyName):
         body = _valid(s.UpdatePolicyRequest, request.data)
         policy = policies.update_policy(
@@ -195,6 +213,7 @@ class PolicyDetailView(RamView):
         )
         return api_response(request, {"Policy": s.policy_data(policy)})
 
+    @extend_schema(operation_id="DeletePolicy", responses=OpenApiTypes.OBJECT)
     def delete(self, request, PolicyName):
         policies.delete_policy(self._policy(request, PolicyName))
         return api_response(request, {"Message": f"Policy {PolicyName} deleted."})
@@ -203,6 +222,7 @@ class PolicyDetailView(RamView):
 class AuditLogListView(RamView):
     eas_operations = {"GET": "ListAuditLogs"}
 
+    @extend_schema(operation_id="ListAuditLogs", parameters=[s.AuditLogQuery], responses=OpenApiTypes.OBJECT)
     def get(self, request):
         query = _valid(s.AuditLogQuery, request.query_params)
         entries = AuditEntry.objects.select_related("account").filter(account=principal_of(request).account)

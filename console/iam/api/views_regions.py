@@ -2,6 +2,8 @@
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.views import APIView
 
 from console.iam.api.permissions import EasOperationPermission
@@ -25,5 +27,6 @@ class RegionListView(APIView):
     permission_classes = [EasOperationPermission]
     eas_operations = {"GET": "DescribeRegions"}
 
+    @extend_schema(operation_id="DescribeRegions", responses=OpenApiTypes.OBJECT)
     def get(self, request):
         return api_response(request, {"Regions": [region_data(r) for r in REGIONS]})
