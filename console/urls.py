@@ -12,5 +12,6 @@ urlpatterns = [
     path("api/v2/", include("console.iam.api.urls")),
     path("iam/", include("console.iam.urls")),
     path("api/v2/", include("services.api.urls")),
+    path("api/v2/", include("resourcegroups.api.urls")),
     path("", include("frontend.urls")),
 ]

@@ -102,6 +102,10 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
     "CreateResourceLog": (OPERATE_RG,),
     "UpdateResourceLog": (OPERATE_RG,),
     "DeleteResourceLog": (OPERATE_RG,),
+    "RenewResource": (OPERATE_RG, FINANCE),
+    "PayResourceOrder": (FINANCE,),
+    "ListResourceOrders": (READ_RG,),
+    "DescribeResourceOrder": (READ_RG,),
     # Public catalogue: authentication only.
     "DescribeRegions": (),
     "DescribeMachineSpec": (),

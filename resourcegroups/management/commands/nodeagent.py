@@ -31,6 +31,12 @@ class Command(BaseCommand):
         parser.add_argument("--gpu", type=int, default=spec["gpu"], help="GPUs offered")
         parser.add_argument("--gpu-type", default=spec["gpu_type"])
         parser.add_argument("--ip", default=None, help="address instances are reached on")
+        parser.add_argument("--machine-type", default="",
+                            help="catalog type this machine is sold as (default: matched by spec)")
+        parser.add_argument("--region", default="", help="region of the machine (default: the platform's)")
+        parser.add_argument("--pool", choices=["public", "free"], default="",
+                            help="where a new machine goes: the public group or the free inventory "
+                                 "(default: free if its spec matches a catalog type, else public)")
         parser.add_argument("--join-token", default=None,
                             help="fleet join token (default: EAS_JOIN_TOKEN / the data dir's token)")
         parser.add_argument("--concurrency", type=int, default=4)
@@ -40,7 +46,8 @@ class Command(BaseCommand):
             "join_token": opts["join_token"] or settings.EAS_JOIN_TOKEN,
             "name": opts["name"], "ip": opts["ip"] or host_ip(), "cpu": opts["cpu"],
             "memory_mb": opts["memory"], "gpu": opts["gpu"], "gpu_type": opts["gpu_type"],
-            "agent_version": AGENT_VERSION,
+            "agent_version": AGENT_VERSION, "machine_type": opts["machine_type"], "region": opts["region"],
+            "pool": opts["pool"],
         }
         self.join(spec)
         heartbeat = Heartbeat(opts["name"], settings.EAS_HEARTBEAT_SECONDS)
