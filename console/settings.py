@@ -137,7 +137,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
 LOGIN_URL = "/login/"
-AUTHENTICATION_BACKENDS = ["console.iam.backends.RamUserBackend"]
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "console.iam.backends.RamUserBackend",
+]
 # Encrypts AccessKey secrets at rest; empty means derive from SECRET_KEY.
 EAS_SECRET_ENCRYPTION_KEY = config.env("EAS_SECRET_ENCRYPTION_KEY", "")
 

@@ -1,4 +1,8 @@
-"""Console sign-in for main accounts (`<user name>`) and RAM users (`<name>@<account uid or name>`)."""
+"""Console sign-in for RAM users by `<name>@<account name>`.
+
+Main accounts sign in with their user name and RAM users with `<name>@<account uid>`, which is
+their Django username, so Django's ModelBackend handles both; this backend adds the alias.
+"""
 from django.contrib.auth.backends import ModelBackend
 
 from console.iam.models import Account
@@ -15,6 +19,7 @@ def canonical_username(login: str) -> str:
 
 class RamUserBackend(ModelBackend):
     def authenticate(self, request, username=None, password=None, **kwargs):
-        if username:
-            username = canonical_username(username.strip())
-        return super().authenticate(request, username=username, password=password, **kwargs)
+        canonical = canonical_username(username.strip()) if username else username
+        if canonical == username:
+            return None  # ModelBackend already tried this name
+        return super().authenticate(request, username=canonical, password=password, **kwargs)
