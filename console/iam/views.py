@@ -57,6 +57,8 @@ def _render(request, principal, template: str, context: dict, status: int = 200)
 def _key_action(request, principal, owner) -> dict:
     """Run an AccessKey form action; returns context for the page (the new secret, once)."""
     action = request.POST.get("action")
+    if action not in KEY_ACTIONS:
+        raise InvalidParameter(f"Unknown action {action!r}.")
     key_id = request.POST.get("access_key_id", "")
     _authorize(request, principal, KEY_ACTIONS[action], ram_arn(principal.account, "accesskey", key_id))
     if action == "create_key":

@@ -95,3 +95,9 @@ def test_policy_editor_lists_every_problem(console, tenant):
     assert console.post("/iam/policies/AllEas/", {"action": "delete"}).status_code == 302
     system = console.get("/iam/policies/AliyunFinanceConsoleFullAccess/")
     assert system.status_code == 200 and b"bss:*" in system.content
+
+
+def test_unknown_page_action_is_a_bad_request(console, tenant):
+    make_ram_user(tenant)
+    assert console.post("/iam/accesskeys/", {"action": "explode"}).status_code == 400
+    assert console.post("/iam/users/dev/", {"action": "explode"}).status_code == 400
