@@ -126,3 +126,37 @@ class DeploymentEvent(models.Model):
     @property
     def line(self) -> str:
         return f"[{self.level}] {self.message}"
+
+
+# Monitoring
+
+class MetricPoint(models.Model):
+    """Calls one gateway process saw for a service (instance "") or one of its instances in a window.
+
+    Every gateway writes its own rows; readers add up the rows of a window
+    (`services.monitoring.series`). Names rather than keys: metrics outlive deleted services and
+    the gateway's hot path only knows names.
+    """
+
+    service = models.CharField(max_length=128)
+    instance = models.CharField(max_length=160, blank=True, help_text="empty: the whole service")
+    window_start = models.DateTimeField()
+    window_seconds = models.FloatField()
+    calls = models.PositiveBigIntegerField(default=0)
+    s2xx = models.PositiveBigIntegerField(default=0)
+    s4xx = models.PositiveBigIntegerField(default=0)
+    s5xx = models.PositiveBigIntegerField(default=0)
+    bytes_in = models.PositiveBigIntegerField(default=0)
+    bytes_out = models.PositiveBigIntegerField(default=0)
+    latency_ms_sum = models.FloatField(default=0)
+    latency_p50_ms = models.FloatField(null=True)
+    latency_p90_ms = models.FloatField(null=True)
+    latency_p99_ms = models.FloatField(null=True)
+    latency_histogram = models.JSONField(default=dict, help_text="calls per bucket, keyed by upper bound in ms")
+
+    class Meta:
+        ordering = ["window_start", "id"]
+        indexes = [
+            models.Index(fields=["service", "instance", "window_start"], name="metricpoint_series"),
+            models.Index(fields=["window_start"], name="metricpoint_window"),
+        ]
