@@ -56,6 +56,14 @@ def remaining_months(group: ResourceGroup, now: datetime) -> Decimal:
     return Decimal(left.total_seconds()) / Decimal(MONTH.total_seconds())
 
 
+def _note_arrears(wallet: Wallet) -> None:
+    """Arrears start with the first charge that passes the overdraft limit and end when settled."""
+    if not wallet.in_arrears:
+        wallet.arrears_since = None
+    elif wallet.arrears_since is None:
+        wallet.arrears_since = clock.now()
+
+
 @transaction.atomic
 def charge(account, amount: Decimal, *, kind: str, quantity: Decimal, unit: str, unit_price: Decimal,
            group: ResourceGroup | None = None, order=None, service_id: str = "", machine_type: str = "",
@@ -63,8 +71,7 @@ def charge(account, amount: Decimal, *, kind: str, quantity: Decimal, unit: str,
     """Debit the wallet and record the bill; falling below the overdraft limit starts arrears."""
     wallet = wallet_of(account, lock=True)
     wallet.balance -= amount
-    if wallet.in_arrears and wallet.arrears_since is None:
-        wallet.arrears_since = clock.now()
+    _note_arrears(wallet)
     wallet.save()
     return Bill.objects.create(
         account=account, group=group, resource_id=group.group_id if group else "", order=order,
@@ -95,8 +102,7 @@ def refund(order, refund_order) -> Bill:
     """Return what `order` paid, recorded against the refund order."""
     wallet = wallet_of(order.account, lock=True)
     wallet.balance += order.amount
-    if not wallet.in_arrears:
-        wallet.arrears_since = None
+    _note_arrears(wallet)
     wallet.save()
     return Bill.objects.create(
         account=order.account, group=order.group, resource_id=order.resource_id, order=refund_order,
@@ -106,14 +112,16 @@ def refund(order, refund_order) -> Bill:
 
 
 @transaction.atomic
-def top_up(account, amount: Decimal) -> Wallet:
-    """Credit the wallet; once out of arrears, the next lifecycle tick restores stopped groups."""
-    if amount <= 0:
+def top_up(account, amount: Decimal = Decimal("0")) -> Wallet:
+    """Credit the wallet (0: only re-check arrears, e.g. after the overdraft limit changed).
+
+    Once out of arrears, the next lifecycle tick restores the groups stopped for arrears.
+    """
+    if amount < 0:
         raise InvalidParameter("A top-up must be a positive amount.")
     wallet = wallet_of(account, lock=True)
     wallet.balance += amount
-    if not wallet.in_arrears:
-        wallet.arrears_since = None
+    _note_arrears(wallet)
     wallet.save()
     return wallet
 
