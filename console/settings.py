@@ -113,6 +113,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "resourcegroups.mark_unresponsive_machines",
         "schedule": EAS_HEARTBEAT_SECONDS,
     },
+    "resourcegroup-lifecycle": {"task": "resourcegroups.run_lifecycle", "schedule": 60.0},
+    "resourcegroup-metering": {"task": "resourcegroups.meter_usage", "schedule": 600.0},
 }
 
 REST_FRAMEWORK = {
