@@ -18,6 +18,8 @@ EAS_CONSOLE_URL = config.console_url()
 EAS_GATEWAY_URL = config.gateway_url()
 EAS_GATEWAY_INTRANET_URL = config.env("EAS_GATEWAY_INTRANET_URL") or EAS_GATEWAY_URL
 EAS_DRAIN_SECONDS = float(config.env("EAS_DRAIN_SECONDS", "1"))
+# Where a node agent keeps its instances' logs and working files.
+EAS_AGENT_DATA_DIR = config.env("EAS_AGENT_DATA_DIR") or str(DATA_DIR / "agent")
 EAS_WEB_PORT = config.web_port()
 EAS_GATEWAY_PORT = config.gateway_port()
 EAS_JOIN_TOKEN = config.join_token()

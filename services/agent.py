@@ -38,7 +38,7 @@ def runtime_argv(spec: dict, model_dir: str | None, processor_dir: str | None,
     """Command line of the instance server for one instance."""
     description = spec["description"]
     argv = [sys.executable, "-m", "services.runtime", "--host", "0.0.0.0", "--port", str(port),
-            "--metadata", json.dumps(description["metadata"]), "--name", spec["service_name"]]
+            "--metadata", json.dumps(description["metadata"]), "--model-name", spec["service_name"]]
     if description.get("processor"):
         argv += ["--processor", description["processor"]]
     else:
@@ -99,8 +99,7 @@ class InstanceProcess:
 class InstanceSupervisor:
     """All instances of this machine; one per agent process."""
 
-    def __init__(self, machine_name: str, data_dir: Path, report):
-        self.machine_name = machine_name
+    def __init__(self, data_dir: Path, report):
         self.data_dir = data_dir
         self.report = report  # report(instance_id, status, **fields)
         self.instances: dict[int, InstanceProcess] = {}
@@ -234,9 +233,14 @@ class PreparedInstance:
 
 
 def fetch_source(uri: str | None, oss_endpoint: str | None) -> str | None:
-    """A model, processor or warm-up source as a local path (cached by digest on this machine)."""
+    """A model, processor or warm-up source as a local path. Local paths are used in place;
+    remote ones are downloaded into this machine's cache (by digest)."""
     if not uri:
         return None
+    if uri.startswith("file://"):
+        return uri[len("file://"):]
+    if uri.startswith(("/", ".")):
+        return uri
     from services.storage.fetch import fetch
 
     return str(fetch(uri, oss_endpoint=oss_endpoint).local_path)

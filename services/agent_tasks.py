@@ -30,7 +30,7 @@ def supervisor() -> agent.InstanceSupervisor:
     global _supervisor
     with _supervisor_lock:
         if _supervisor is None:
-            _supervisor = agent.InstanceSupervisor(Path(settings.DATA_DIR) / "agent", report)
+            _supervisor = agent.InstanceSupervisor(Path(settings.EAS_AGENT_DATA_DIR), report)
         return _supervisor
 
 

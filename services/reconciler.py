@@ -192,7 +192,7 @@ def apply_report(instance_id: int, status: str, *, port: int | None = None,
                  restarts: int | None = None, message: str = "") -> None:
     """Record what an agent observed about one of its instances, then reconcile its service."""
     with transaction.atomic():
-        instance = (Instance.objects.select_for_update().select_related("service", "machine")
+        instance = (Instance.objects.select_for_update(of=("self",)).select_related("service", "machine")
                     .filter(pk=instance_id).first())
         if instance is None or instance.status in (Instance.Status.TERMINATED, Instance.Status.FAILED):
             return  # a late report about an instance already given up

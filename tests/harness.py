@@ -18,6 +18,8 @@ from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+# Short periods so that liveness, reconcile ticks and draining happen within test timeouts.
+FAST_TICKS = {"EAS_HEARTBEAT_SECONDS": "1", "EAS_RECONCILE_SECONDS": "2", "EAS_DRAIN_SECONDS": "0.5"}
 
 
 def free_port() -> int:
@@ -52,15 +54,16 @@ def process_env(**overrides: str) -> dict:
     return env
 
 
-def wait_until(predicate, timeout: float, message: str, interval: float = 0.1):
-    """Poll `predicate` until it returns something truthy; fail with `message` on timeout."""
+def wait_until(predicate, timeout: float, message, interval: float = 0.1):
+    """Poll `predicate` until it returns something truthy; fail with `message` (text, or a
+    callable giving it, so it can describe the state at the time of failure) on timeout."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s: {message}")
+            raise AssertionError(f"timed out after {timeout}s: {message() if callable(message) else message}")
         time.sleep(interval)
 
 
@@ -127,7 +130,7 @@ def control_worker(log_dir: Path, **env) -> ManagedProcess:
         PYTHON, "-m", "celery", "-A", "console", "worker", "-Q", "control", "--pool", "threads",
         "--concurrency", "4", "--hostname", f"control-test-{os.getpid()}@%h", "--loglevel", "INFO",
         "--without-gossip", "--without-mingle",
-    ], process_env(**env), log_dir).start()
+    ], process_env(**FAST_TICKS, **env), log_dir).start()
 
 
 def web_server(log_dir: Path, port: int, **env) -> ManagedProcess:
@@ -137,3 +140,19 @@ def web_server(log_dir: Path, port: int, **env) -> ManagedProcess:
     ], process_env(**env), log_dir).start()
     process.wait_for_http(f"http://127.0.0.1:{port}/healthz")
     return process
+
+
+def beat(log_dir: Path, **env) -> ManagedProcess:
+    return ManagedProcess("beat", [
+        PYTHON, "-m", "celery", "-A", "console", "beat", "--loglevel", "INFO",
+        "--schedule", str(log_dir / "celerybeat-schedule"),
+    ], process_env(**FAST_TICKS, **env), log_dir).start()
+
+
+def node_agent(log_dir: Path, name: str, cpu: int, memory_mb: int, **env) -> ManagedProcess:
+    """A real node agent; its data dir (instance logs, model cache) is private to it."""
+    data_dir = log_dir / f"agent-{name}"
+    return ManagedProcess(f"agent-{name}", [
+        PYTHON, "manage.py", "nodeagent", "--name", name, "--cpu", str(cpu), "--memory", str(memory_mb),
+        "--ip", "127.0.0.1",
+    ], process_env(**FAST_TICKS, EAS_AGENT_DATA_DIR=str(data_dir), **env), log_dir).start()
