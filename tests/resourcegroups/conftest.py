@@ -21,6 +21,11 @@ QUOTA_HOUR_PRICE = Decimal("0.27")
 _names = itertools.count(1)
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def prices(db):
     """Known unit prices (tests that flush the database lose the data migration's defaults)."""
@@ -57,11 +62,11 @@ def client_for(user) -> APIClient:
     return client
 
 
-def make_ram_user(account, name: str, actions=(), *, finance: bool = False):
-    """A RAM user allowed `actions` on every resource, optionally with the finance system policy."""
-    ram_user = accounts.create_ram_user(account, name, password=PASSWORD)
+def make_ram_user(account, name: str, actions=(), *, finance: bool = False, resource: str = "*"):
+    """A RAM user allowed `actions` on `resource`, optionally with the finance system policy."""
+    ram_user = accounts.create_ram_user(account, name)
     if actions:
-        document = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": list(actions), "Resource": "*"}]}
+        document = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": list(actions), "Resource": resource}]}
         policies.attach(policies.create_policy(account, f"{name}-policy", document), ram_user)
     if finance:
         policies.ensure_system_policies()
