@@ -12,7 +12,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-PROCESSOR_TYPES = ("python", "cpp", "java")
+PROCESSOR_TYPES = ("python", "cpp")
+JAVA_UNSUPPORTED = "processor_type: java processors are not supported by this runtime (see docs/runtime.md)"
 
 
 class ConfigError(ValueError):
@@ -69,6 +70,8 @@ class RuntimeConfig:
         if "warm_up_count_per_instance" in self.metadata:
             self.warm_up_count = _as_int("warm_up_count_per_instance", self.metadata["warm_up_count_per_instance"])
         self.model_config = model_config_text(self.model_config)
+        if self.processor_type == "java":
+            raise ConfigError(JAVA_UNSUPPORTED)
         if self.processor_type is not None and self.processor_type not in PROCESSOR_TYPES:
             raise ConfigError(
                 f"processor_type: must be one of {', '.join(PROCESSOR_TYPES)}, got {self.processor_type!r}"
@@ -108,8 +111,8 @@ def read_service_json(path: str) -> dict[str, Any]:
         raise ConfigError(f"--service-json: {path} is not valid JSON ({exc})") from exc
     if not isinstance(service, dict):
         raise ConfigError(f"--service-json: {path} must contain a JSON object")
-    if service.get("processor_mainclass") or service.get("processor_type") == "java":
-        raise ConfigError("processor_type: java processors are not supported by this runtime")
+    if service.get("processor_mainclass"):
+        raise ConfigError(JAVA_UNSUPPORTED)
     fields = {name: service[name] for name in SERVICE_JSON_FIELDS if service.get(name) not in (None, "")}
     fields["metadata"] = flatten_metadata(service.get("metadata") or {})
     if service.get("name"):

@@ -189,6 +189,7 @@ class IsolatedProcessor(Processor):
         self._worker_up = asyncio.Event()
         self._supervisors: set[asyncio.Task] = set()
         self._stopping = False
+        self._turn = 0
 
     def _environment(self) -> dict[str, str]:
         """The worker's environment: EAS adds the processor's folders to LD_LIBRARY_PATH."""
@@ -216,7 +217,10 @@ class IsolatedProcessor(Processor):
         while True:
             workers = [worker for worker in self._workers if worker.alive]
             if workers:
-                return await min(workers, key=lambda worker: worker.load).call(request)
+                # least busy worker; ties rotate so idle workers share the load evenly
+                self._turn += 1
+                rotated = workers[self._turn % len(workers):] + workers[: self._turn % len(workers)]
+                return await min(rotated, key=lambda worker: worker.load).call(request)
             self._worker_up.clear()
             await self._worker_up.wait()
 

@@ -51,6 +51,27 @@ def field_defaults(document: bytes) -> dict[str, object]:
     return defaults
 
 
+def _start_jvm() -> None:
+    """Start PyPMML's py4j JVM in its own process group.
+
+    Node agents stop an instance by signalling its whole process group; a JVM in that group would
+    die at once on SIGTERM and fail the requests the server is still finishing. In its own group
+    it lives until the server exits (py4j's die_on_exit ends it when our end of its stdin closes).
+    """
+    from py4j.java_gateway import GatewayParameters, JavaGateway, launch_gateway
+    from pypmml import PMMLContext
+    from pypmml.jvm import Py4jGateway
+
+    if PMMLContext.gateway() is not None:
+        return
+    gateway = Py4jGateway()
+    port = launch_gateway(classpath=gateway.classpath, javaopts=gateway.java_opts, die_on_exit=True,
+                          create_new_process_group=True)
+    Py4jGateway._gateway = JavaGateway(gateway_parameters=GatewayParameters(port=port, auto_convert=True))
+    Py4jGateway._jvm = Py4jGateway._gateway.jvm
+    PMMLContext(gateway_instance=gateway)
+
+
 class PMMLProcessor(Processor):
     supports_batching = True
 
@@ -62,6 +83,7 @@ class PMMLProcessor(Processor):
     def load(self) -> None:
         from pypmml import Model
 
+        _start_jvm()
         path = find_pmml_file(self._model_path)
         try:
             self._defaults = field_defaults(path.read_bytes())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
 import time
 
@@ -26,6 +27,8 @@ from ..scheduling import QueueFull, RequestTimeout
 from .base import ProcessorError
 from .tensorflow import PreparedCall, TensorFlowProcessor, check_input
 from .tf_backends import GRPC_MESSAGE_LIMIT
+
+log = logging.getLogger("services.runtime.tf_serving")
 
 MODEL_VERSION = 1
 REST_PREFIX = "/v1/models/"
@@ -147,7 +150,8 @@ def _decode_strings(value):
     raise ValueError(f"expected a string or {{'b64': ...}}, got {value!r}")
 
 
-def _to_json(value: np.ndarray):
+def _to_json(value):
+    value = np.asarray(value)
     if value.dtype.kind in ("O", "S"):
         return _encode_strings(value.tolist())
     if value.dtype.kind == "f" and value.dtype.itemsize < 4:
@@ -219,6 +223,9 @@ async def _rest_predict(engine: Engine, processor: TensorFlowProcessor, body: by
         return STATUS_TIMEOUT, {"error": f"request timed out after {engine.rpc.keepalive_ms}ms"}
     except ProcessorError as exc:
         return exc.status, {"error": str(exc)}
+    except Exception:
+        log.exception("unexpected error in a TF Serving REST request")
+        return 500, {"error": "internal error while processing the request"}
 
 
 def _rest_error(status: int, message: str) -> web.Response:
@@ -261,6 +268,9 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
             return STATUS_TIMEOUT, None, f"request timed out after {self._engine.rpc.keepalive_ms}ms"
         except ProcessorError as exc:
             return exc.status, None, str(exc)
+        except Exception:
+            log.exception("unexpected error in a TF Serving gRPC request")
+            return 500, None, "internal error while processing the request"
 
 
 async def start_grpc_server(engine: Engine, processor: TensorFlowProcessor, host: str, port: int) -> grpc.aio.Server:

@@ -184,7 +184,10 @@ def _run_native(spec: dict) -> None:
 
 def main() -> None:
     global _hosted
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when workers stop
+    # The server decides when workers stop (it closes their socket): agents signal the whole
+    # process group, and workers must outlive that signal until in-flight requests are answered.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     sys.stdout.reconfigure(line_buffering=True)
     from ..__main__ import LOG_FORMAT
 

@@ -1,0 +1,67 @@
+"""TorchScript processor over the eas-prediction TorchRequest protobuf."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from services.runtime.protos import torch_predict_pb2
+from tests.runtime.payloads import torch_request
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
+
+
+@pytest.fixture(scope="module")
+def torch_server(log_dir, torch_model):
+    from tests.runtime.servers import RuntimeServer
+
+    server = RuntimeServer(["--processor", "pytorch_cpu_1.6", "--model", str(torch_model.path.parent),
+                            "--model-entry", torch_model.path.name,
+                            "--metadata", '{"rpc.batching": "true", "rpc.max_batch_timeout": "30"}'],
+                           log_dir, "torch")
+    try:
+        yield server.wait_ready(90)
+    finally:
+        server.stop()
+
+
+def outputs(response) -> list[np.ndarray]:
+    assert response.status_code == 200, response.text
+    parsed = torch_predict_pb2.PredictResponse.FromString(response.content)
+    return [np.array(array.float_val, np.float32).reshape(tuple(array.array_shape.dim)) for array in parsed.outputs]
+
+
+def test_outputs_match_the_scripted_module(torch_server, torch_model):
+    x = np.random.default_rng(0).random((3, 4), dtype=np.float32)
+    y = np.random.default_rng(1).random((3, 4), dtype=np.float32)
+    first, second = outputs(torch_server.post(torch_request(x, y)))
+    expected_first, expected_second = torch_model.reference(x, y)
+    np.testing.assert_allclose(first, expected_first, rtol=1e-6)
+    np.testing.assert_allclose(second, expected_second, rtol=1e-6)
+
+
+def test_output_filter_picks_positions(torch_server, torch_model):
+    x = np.ones((1, 4), np.float32)
+    y = np.full((1, 4), 3.0, np.float32)
+    (only,) = outputs(torch_server.post(torch_request(x, y, output_filter=(1,))))
+    np.testing.assert_allclose(only, torch_model.reference(x, y)[1])
+
+
+def test_concurrent_requests_are_batched_and_split_back(torch_server, torch_model):
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(9)
+    pairs = [(rng.random((1, 4), dtype=np.float32), rng.random((1, 4), dtype=np.float32)) for _ in range(12)]
+    with ThreadPoolExecutor(12) as pool:
+        responses = list(pool.map(lambda pair: torch_server.post(torch_request(*pair)), pairs))
+    for (x, y), response in zip(pairs, responses, strict=True):
+        np.testing.assert_allclose(outputs(response)[0], torch_model.reference(x, y)[0], rtol=1e-6)
+    assert torch_server.metric("eas_runtime_batch_size_sum") > torch_server.metric("eas_runtime_batch_size_count")
+
+
+def test_model_errors_are_400(torch_server):
+    wrong = torch_server.post(torch_request(np.ones((1, 5), np.float32), np.ones((1, 5), np.float32)))
+    assert wrong.status_code == 400
+    assert "model failed on the request" in wrong.text
+    assert torch_server.post(b"").status_code == 400
+    assert torch_server.post(b"\xff\xff\xff").status_code == 400
