@@ -104,8 +104,11 @@ def create(group: ResourceGroup, data: dict) -> tuple[DirectLink, list[str]]:
 
 @transaction.atomic
 def update(group: ResourceGroup, data: dict) -> tuple[DirectLink, list[str]]:
+    """Change the connection; a group without one gets one (the SDK offers only UpdateResourceDLink)."""
     _check_group(group)
-    link = find(group)
+    link = DirectLink.objects.filter(group=group).first()
+    if link is None:
+        return create(group, data)
     for name, value in parse(data, link).items():
         setattr(link, name, value)
     link.save()

@@ -1,9 +1,10 @@
 """Registration and liveness of node agents, and the operator's placement of machines.
 
-A machine joining for the first time goes where the agent asks (`--pool`); by default a machine
-whose spec matches a catalog type joins the free inventory (sellable to dedicated groups) and any
-other machine, such as the local machine of `make up`, joins its region's public group. A machine
-that joins again keeps its place.
+A machine joining for the first time goes where the agent asks (`--pool`). By default a machine
+labelled with a catalog type (`--machine-type`) joins the free inventory, sellable to dedicated
+groups, and any other machine, such as the local machine of `make up`, joins its region's public
+group; the operator moves machines later (`manage.py assignmachine`, Django admin). A machine that
+joins again keeps its place.
 """
 import hmac
 import logging
@@ -50,8 +51,7 @@ def register_machine(*, join_token: str, name: str, ip: str, cpu: int, memory_mb
     with transaction.atomic():
         machine, created = Machine.objects.update_or_create(name=name, defaults=defaults)
         if created:
-            sellable = machine_type or catalog.matching_types(cpu, memory_mb, gpu, gpu_type)
-            if (pool or (FREE if sellable else PUBLIC)) == PUBLIC:
+            if (pool or (FREE if machine_type else PUBLIC)) == PUBLIC:
                 machine.group = groups.public_group(region)
                 machine.save(update_fields=["group"])
     logger.info("machine %s %s (%s cores, %s MB, %s GPU) in %s", name, "joined" if created else "re-joined",

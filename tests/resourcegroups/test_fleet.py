@@ -20,17 +20,17 @@ def join(settings, name, **spec):
                                   **{"cpu": 4, "memory_mb": 8192, **spec})
 
 
-def test_sellable_machines_join_free_and_others_join_the_public_group(settings):
-    sellable = join(settings, "c5", cpu=24, memory_mb=48 * 1024)
-    gpu = join(settings, "t4", cpu=8, memory_mb=31 * 1024, gpu=1, gpu_type="Tesla T4")
-    laptop = join(settings, "laptop")
+def test_machines_join_the_public_group_unless_they_are_for_sale(settings):
+    sellable = join(settings, "c5", cpu=24, memory_mb=48 * 1024, pool="free")
+    gpu = join(settings, "t4", cpu=8, memory_mb=31 * 1024, gpu=1, gpu_type="Tesla T4", pool="free")
     labelled = join(settings, "labelled", machine_type=POSTPAID_TYPE)
-    shared = join(settings, "shared", cpu=24, memory_mb=48 * 1024, pool="public")
+    laptop = join(settings, "laptop")
+    shared = join(settings, "shared", cpu=24, memory_mb=48 * 1024)
 
     assert sellable.group is None and gpu.group is None and labelled.group is None
     assert laptop.group == shared.group == groups.public_group("cn-shanghai")
-    assert sellable.shown_type == PREPAID_TYPE and labelled.shown_type == POSTPAID_TYPE
-    assert laptop.shown_type == "" and laptop.region == "cn-shanghai"
+    assert sellable.shown_type == shared.shown_type == PREPAID_TYPE and labelled.shown_type == POSTPAID_TYPE
+    assert gpu.shown_type == "ecs.gn6i-c8g1.2xlarge" and laptop.shown_type == "" and laptop.region == "cn-shanghai"
     assert orders.stock("cn-shanghai", PREPAID_TYPE) == 1 and orders.stock("cn-shanghai", POSTPAID_TYPE) == 1
 
 

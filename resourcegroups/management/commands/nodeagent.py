@@ -35,8 +35,8 @@ class Command(BaseCommand):
                             help="catalog type this machine is sold as (default: matched by spec)")
         parser.add_argument("--region", default="", help="region of the machine (default: the platform's)")
         parser.add_argument("--pool", choices=["public", "free"], default="",
-                            help="where a new machine goes: the public group or the free inventory "
-                                 "(default: free if its spec matches a catalog type, else public)")
+                            help="where a new machine goes: the public group or the free inventory for "
+                                 "dedicated groups (default: free with --machine-type, else public)")
         parser.add_argument("--join-token", default=None,
                             help="fleet join token (default: EAS_JOIN_TOKEN / the data dir's token)")
         parser.add_argument("--concurrency", type=int, default=4)
