@@ -68,27 +68,30 @@ class Dispatcher:
     async def run(self, start_job: Callable[[], Awaitable[T]], deadline: float) -> T:
         """Queue for a slot, run the job, and give up waiting (not the job) at `deadline`."""
         loop = asyncio.get_running_loop()
-        self.admit()
-        try:
-            async with asyncio.timeout_at(deadline):
-                await self.acquire()
-        except TimeoutError:
-            raise RequestTimeout from None
-        finally:
-            self.leave_queue()
-        if loop.time() >= deadline:
-            self.release()
-            raise RequestTimeout
+        if self._semaphore.locked():
+            self.admit()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await self.acquire()
+            except TimeoutError:
+                raise RequestTimeout from None
+            finally:
+                self.leave_queue()
+            if loop.time() >= deadline:
+                self.release()
+                raise RequestTimeout
+        else:
+            await self.acquire()  # a slot is free: returns without suspending
         try:
             job = asyncio.ensure_future(start_job())
         except BaseException:
             self.release()
             raise
         job.add_done_callback(self._job_done)
-        try:
-            return await asyncio.wait_for(asyncio.shield(job), max(deadline - loop.time(), 0))
-        except TimeoutError:
-            raise RequestTimeout from None
+        done, _ = await asyncio.wait((job,), timeout=max(deadline - loop.time(), 0))
+        if not done:
+            raise RequestTimeout
+        return job.result()
 
     async def wait_idle(self) -> None:
         """Return once nothing is queued or running (used by graceful shutdown)."""

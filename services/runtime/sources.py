@@ -7,7 +7,6 @@ users point at) are unpacked here with the standard library's safe extraction ru
 
 from __future__ import annotations
 
-import os
 import tarfile
 import zipfile
 from pathlib import Path
@@ -94,32 +93,3 @@ def entry_path(base: Path, entry: str | None) -> Path:
         candidate = (base if base.is_dir() else base.parent) / candidate
     return candidate
 
-
-def single_top_directory(path: Path) -> Path:
-    """Archives often wrap everything in one folder; step into it when that is all there is."""
-    while path.is_dir():
-        children = [child for child in path.iterdir() if not child.name.startswith(".")]
-        if len(children) != 1 or not children[0].is_dir():
-            break
-        path = children[0]
-    return path
-
-
-def walk_files(path: Path, max_depth: int = 4):
-    """Files under `path`, shallowest first, skipping hidden entries."""
-    level = [path]
-    for _ in range(max_depth + 1):
-        next_level = []
-        for directory in level:
-            try:
-                entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
-            except OSError:
-                continue
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    next_level.append(Path(entry.path))
-                else:
-                    yield Path(entry.path)
-        level = next_level

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import os
+import sys
 
 import grpc
 import httpx
@@ -133,3 +135,43 @@ def test_missing_model_server_binary_is_a_clear_start_failure(start_server, mlp_
                            "--tf-model-server", "tensorflow_model_server_not_installed"], ready=False)
     assert server.wait_exit(60) == 1
     assert "is not an executable on PATH" in server.log()
+
+
+STAND_IN_MODEL_SERVER = """#!{python}
+# Stand-in for TensorFlow Serving's `tensorflow_model_server` binary (not installable here): it
+# accepts the binary's flags and serves <model_base_path>/<version> on --port with this project's
+# own TF-Serving-compatible gRPC server, so the --tf-model-server code path runs for real.
+import os, socket, sys
+flags = dict(arg[2:].split("=", 1) for arg in sys.argv[1:])
+assert flags["rest_api_port"] == "0"
+version = max(os.listdir(flags["model_base_path"]), key=int)
+with socket.socket() as sock:
+    sock.bind(("127.0.0.1", 0))
+    http_port = sock.getsockname()[1]
+os.execv(sys.executable, [sys.executable, "-m", "services.runtime", "--processor", "tensorflow_cpu_2.7",
+         "--model", os.path.join(flags["model_base_path"], version), "--model-name", flags["model_name"],
+         "--host", "127.0.0.1", "--port", str(http_port), "--grpc-port", flags["port"]])
+"""
+
+
+def test_model_server_binary_backend(start_server, mlp_model, tmp_path, monkeypatch):
+    """--tf-model-server: the instance starts the binary on a private port, waits for the model,
+    proxies every request to it over gRPC and stops it on shutdown."""
+    binary = tmp_path / "bin" / "tensorflow_model_server"
+    binary.parent.mkdir()
+    binary.write_text(STAND_IN_MODEL_SERVER.format(python=sys.executable))
+    binary.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{binary.parent}:{os.environ['PATH']}")
+    server = start_server(["--processor", "tensorflow_cpu_1.14", "--model", str(mlp_model.path),
+                           "--model-name", "mnist", "--tf-model-server", "tensorflow_model_server"])
+    assert "--rest_api_port=0 --model_name=mnist" in server.log()
+    images = np.random.default_rng(6).random((2, 784), dtype=np.float32)
+    response = server.post(images_request(images))
+    assert response.status_code == 200, response.text
+    from services.runtime.protos import tf_predict_pb2
+
+    result = tf_predict_pb2.PredictResponse.FromString(response.content).outputs["scores"]
+    np.testing.assert_allclose(np.array(result.float_val).reshape(2, 10), mlp_model.reference(images),
+                               rtol=1e-5, atol=1e-6)
+    assert server.stop() == 0
+    assert server.log().count("[services.runtime.server] stopped") == 2  # the binary was stopped too
