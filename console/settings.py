@@ -23,6 +23,15 @@ EAS_AGENT_DATA_DIR = config.env("EAS_AGENT_DATA_DIR") or str(DATA_DIR / "agent")
 EAS_WEB_PORT = config.web_port()
 EAS_GATEWAY_PORT = config.gateway_port()
 EAS_JOIN_TOKEN = config.join_token()
+# Model storage (services.storage): the per-machine cache of fetched models, limits on what one
+# upload, download or archive may bring in, and the AccessKey for external S3-compatible stores.
+EAS_STORAGE_CACHE_DIR = config.env("EAS_STORAGE_CACHE_DIR") or str(DATA_DIR / "cache")
+EAS_STORAGE_MAX_OBJECT_BYTES = int(config.env("EAS_STORAGE_MAX_OBJECT_BYTES", str(20 * 1024 ** 3)))
+EAS_STORAGE_MAX_EXTRACTED_BYTES = int(config.env("EAS_STORAGE_MAX_EXTRACTED_BYTES", str(50 * 1024 ** 3)))
+EAS_STORAGE_MAX_ARCHIVE_MEMBERS = int(config.env("EAS_STORAGE_MAX_ARCHIVE_MEMBERS", "100000"))
+EAS_STORAGE_TIMEOUT_SECONDS = float(config.env("EAS_STORAGE_TIMEOUT_SECONDS", "60"))
+EAS_OSS_ACCESS_KEY_ID = config.env("EAS_OSS_ACCESS_KEY_ID")
+EAS_OSS_ACCESS_KEY_SECRET = config.env("EAS_OSS_ACCESS_KEY_SECRET")
 EAS_HEARTBEAT_SECONDS = float(config.env("EAS_HEARTBEAT_SECONDS", "5"))
 EAS_MISSED_HEARTBEATS = int(config.env("EAS_MISSED_HEARTBEATS", "3"))
 
@@ -107,6 +116,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
+    "run-scheduled-redeploys": {"task": "services.run_due_redeploys", "schedule": 30.0},
     "reconcile-services": {
         "task": "services.reconcile_all",
         "schedule": float(config.env("EAS_RECONCILE_SECONDS", "10")),

@@ -4,6 +4,7 @@ The agent starts one `python -m services.runtime` process per instance, restarts
 back-off when it crashes, watches its `/health`, and reports every change of state to the
 control plane through the broker (`services.instance_report`). It never touches the database.
 """
+import ctypes
 import json
 import logging
 import os
@@ -25,6 +26,16 @@ MAX_BACKOFF_SECONDS = 30
 STOP_GRACE_SECONDS = 10
 # An instance that crashes this often before it was ever healthy is broken, not unlucky.
 MAX_FAILED_STARTS = 3
+
+
+PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def die_with_agent() -> None:
+    """In the child before exec: be killed when the agent dies, even by SIGKILL, so a lost agent
+    leaves no instance behind (Linux)."""
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def free_port() -> int:
@@ -78,6 +89,7 @@ class InstanceProcess:
             log.write(f"--- starting {self.name} on port {self.port} ---\n".encode())
             self.process = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT,
                                             stdin=subprocess.DEVNULL, start_new_session=True,
+                                            preexec_fn=die_with_agent,
                                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
         self.started_at = time.monotonic()
         self.healthy = False

@@ -76,6 +76,23 @@ class ServiceVersion(models.Model):
         ]
 
 
+class RedeploySchedule(models.Model):
+    """Scheduled redeploy (S12): on a cron schedule, a new version from `model_path`, checked
+    with a request; a version that fails its check is rolled back."""
+
+    service = models.OneToOneField(Service, on_delete=models.CASCADE, related_name="schedule")
+    cron = models.CharField(max_length=64, help_text="five-field cron expression, UTC")
+    model_path = models.CharField(max_length=1024)
+    check_body = models.TextField(blank=True, help_text="request sent to a new instance")
+    expect_status = models.PositiveSmallIntegerField(default=200)
+    expect_contains = models.CharField(max_length=256, blank=True)
+    enabled = models.BooleanField(default=True)
+    next_run = models.DateTimeField()
+    last_run = models.DateTimeField(null=True, blank=True)
+    last_version = models.PositiveIntegerField(null=True, blank=True)
+    last_result = models.TextField(blank=True)
+
+
 class Instance(models.Model):
     class Status(models.TextChoices):
         PENDING = "Pending"          # waiting for room on a machine

@@ -5,11 +5,11 @@ import secrets
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from console.celery import app as celery_app
 from console.iam.errors import Conflict, InvalidParameter
 from resourcegroups.models import ResourceGroup
 from services import events, notifications, reconciler, spec
 from services.models import Instance, Service, ServiceVersion
-from services.tasks import reconcile_service
 
 
 def _invalid(error: spec.SpecError) -> InvalidParameter:
@@ -17,7 +17,8 @@ def _invalid(error: spec.SpecError) -> InvalidParameter:
 
 
 def _reconcile_after_commit(service: Service) -> None:
-    transaction.on_commit(lambda: reconcile_service.delay(service.pk))
+    # By name: the tasks module imports this one.
+    transaction.on_commit(lambda: celery_app.send_task("services.reconcile_service", args=[service.pk]))
 
 
 def parse_description(raw) -> dict:
@@ -76,18 +77,44 @@ def check_placement_rules(account, description: dict) -> None:
                                f"Quota (1 core + 4 GB each) per instance; this asks for {quota}.")
 
 
-@transaction.atomic
-def update_service(service: Service, raw, *, replace: bool = False) -> Service:
-    """Merge (default) or replace the description. Only `metadata.instance` changed → scale."""
-    service = Service.objects.select_for_update().get(pk=service.pk)
-    current = service.description
+def _roll_out(service: Service, number: int, description: dict, reason: str) -> None:
+    """Make `number` the version the reconciler converges to, one instance at a time."""
+    service.previous_version = service.current_version
+    service.current_version = number
+    service.desired_instances = description["metadata"]["instance"]
+    if service.status == Service.Status.FAILED:
+        service.status = Service.Status.UPDATING
+    service.message = ""
+    service.save()
+    events.record_event(service, f"{reason}: version {number}")
+
+
+def _add_version(service: Service, description: dict, reason: str) -> int:
+    number = service.latest_version + 1
+    ServiceVersion.objects.create(service=service, number=number, description=description)
+    service.latest_version = number
+    _roll_out(service, number, description, reason)
+    return number
+
+
+def _changed_description(service: Service, raw, *, replace: bool) -> dict:
+    """The validated description `raw` turns the current one into (merged unless `replace`)."""
     changes = spec.load_description(raw)
-    candidate = dict(changes) if replace else spec.merge(current, changes)
+    candidate = dict(changes) if replace else spec.merge(service.description, changes)
     candidate.setdefault("name", service.name)
     if candidate["name"] != service.name:
         raise InvalidParameter("name: a service cannot be renamed")
     new = parse_description(candidate)
     check_placement_rules(service.account, new)
+    return new
+
+
+@transaction.atomic
+def update_service(service: Service, raw, *, replace: bool = False) -> Service:
+    """Merge (default) or replace the description. Only `metadata.instance` changed → scale."""
+    service = Service.objects.select_for_update().get(pk=service.pk)
+    current = service.description
+    new = _changed_description(service, raw, replace=replace)
     if not spec.needs_new_version(current, new):
         if new["metadata"]["instance"] != service.desired_instances:
             events.record_event(service, f"Scaling from {service.desired_instances} to "
@@ -97,18 +124,19 @@ def update_service(service: Service, raw, *, replace: bool = False) -> Service:
         service.desired_instances = new["metadata"]["instance"]
         service.save(update_fields=["desired_instances", "updated"])
     else:
-        number = service.latest_version + 1
-        ServiceVersion.objects.create(service=service, number=number, description=new)
-        service.previous_version = service.current_version
-        service.latest_version = service.current_version = number
-        service.desired_instances = new["metadata"]["instance"]
-        if service.status == Service.Status.FAILED:
-            service.status = Service.Status.UPDATING
-        service.message = ""
-        service.save()
-        events.record_event(service, f"Updating service to version {number}")
+        _add_version(service, new, "Updating service")
     _reconcile_after_commit(service)
     return service
+
+
+@transaction.atomic
+def add_version(service: Service, raw, reason: str) -> int:
+    """Always a new version, even when the description is unchanged: the content behind a
+    model path may have changed (scheduled redeploys rely on this)."""
+    service = Service.objects.select_for_update().get(pk=service.pk)
+    number = _add_version(service, _changed_description(service, raw, replace=False), reason)
+    _reconcile_after_commit(service)
+    return number
 
 
 @transaction.atomic
@@ -119,13 +147,7 @@ def switch_version(service: Service, number: int) -> Service:
     if version is None:
         raise InvalidParameter(f"Version {number} does not exist; versions are 1 to {service.latest_version}.")
     if number != service.current_version:
-        service.previous_version = service.current_version
-        service.current_version = number
-        service.desired_instances = version.description["metadata"]["instance"]
-        if service.status == Service.Status.FAILED:
-            service.status = Service.Status.UPDATING
-        service.save()
-        events.record_event(service, f"Switching to version {number}")
+        _roll_out(service, number, version.description, "Switching")
     _reconcile_after_commit(service)
     return service
 
@@ -150,17 +172,9 @@ def start_service(service: Service) -> Service:
     return _set_running(service, True, f"Service [{service.name}] is starting")
 
 
-@transaction.atomic
 def restart_service(service: Service) -> Service:
-    """Replace every instance, one at a time, by re-rolling the current version."""
-    service = Service.objects.select_for_update().get(pk=service.pk)
-    number = service.latest_version + 1
-    ServiceVersion.objects.create(service=service, number=number, description=service.description)
-    service.previous_version = service.current_version
-    service.latest_version = service.current_version = number
-    service.save()
-    events.record_event(service, f"Restarting service (version {number})")
-    _reconcile_after_commit(service)
+    """Replace every instance, one at a time, by re-rolling the current description."""
+    add_version(service, {}, "Restarting service")
     return service
 
 

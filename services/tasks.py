@@ -1,10 +1,13 @@
 """Control-plane tasks of the deployment engine (queue `control`)."""
+from datetime import datetime
+
 from celery import shared_task
 
 from services import (
     agent_tasks,  # noqa: F401  (registers the agents' tasks with the app)
     events,
     reconciler,
+    schedules,
 )
 from services.models import Service
 
@@ -32,3 +35,15 @@ def reconcile_all() -> None:
 @shared_task(name="services.instance_report", ignore_result=True)
 def instance_report(instance_id: int, status: str, **fields) -> None:
     reconciler.apply_report(instance_id, status, **fields)
+
+
+@shared_task(name="services.run_due_redeploys", ignore_result=True)
+def run_due_redeploys() -> None:
+    schedules.run_due()
+
+
+@shared_task(name="services.check_redeploy", ignore_result=True, bind=True, max_retries=None)
+def check_redeploy(self, schedule_id: int, version: int, deadline: str) -> None:
+    """Check a scheduled version once it runs; retried every few seconds while it rolls out."""
+    if schedules.check(schedule_id, version, datetime.fromisoformat(deadline)) == "pending":
+        raise self.retry(countdown=3)

@@ -111,3 +111,13 @@ def endpoints_json(service: Service) -> dict:
                     f"{service.origin_name}'s endpoint." if service.released else ""),
         "Region": settings.EAS_REGION,
     }
+
+
+def schedule_json(schedule) -> dict:
+    return {
+        "Cron": schedule.cron, "ModelPath": schedule.model_path, "CheckRequest": schedule.check_body,
+        "ExpectStatus": schedule.expect_status, "ExpectContains": schedule.expect_contains,
+        "Enabled": schedule.enabled, "NextRunTime": _time(schedule.next_run),
+        "LastRunTime": _time(schedule.last_run), "LastVersion": schedule.last_version,
+        "LastResult": schedule.last_result,
+    }

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from services.api import views
+from services.api import storage, views
 
 SERVICE = "services/<str:ClusterId>/<str:ServiceName>"
 
@@ -17,4 +17,7 @@ urlpatterns = [
     path(f"{SERVICE}/events", views.ServiceEventsView.as_view(), name="service-events"),
     path(f"{SERVICE}/logs", views.ServiceLogsView.as_view(), name="service-logs"),
     path(f"{SERVICE}/endpoints", views.ServiceEndpointsView.as_view(), name="service-endpoints"),
+    path(f"{SERVICE}/schedule", views.ServiceScheduleView.as_view(), name="service-schedule"),
+    path("storage/objects", storage.RepositoryObjectsView.as_view(), name="storage-objects"),
+    path("storage/objects/<path:path>", storage.RepositoryObjectsView.as_view(), name="storage-object"),
 ]

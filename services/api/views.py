@@ -14,10 +14,10 @@ from console.iam.api.permissions import EasOperationPermission, authorized_objec
 from console.iam.api.responses import api_response
 from console.iam.authz import principal_of, service_arn
 from console.iam.errors import ApiError, InvalidParameter, NotFound
-from services import operations
+from services import operations, schedules
 from services.agent_tasks import instance_log
 from services.api import serializers
-from services.models import Instance, Service, ServiceVersion
+from services.models import Instance, RedeploySchedule, Service, ServiceVersion
 
 LOG_TIMEOUT_SECONDS = 10
 
@@ -249,3 +249,35 @@ class ServiceEndpointsView(ServiceView):
         service = self.service(request, ClusterId, ServiceName)
         return api_response(request, serializers.endpoints_json(service))
 
+
+
+class ServiceScheduleView(ServiceView):
+    """Scheduled redeploy of a service (our addition to the EAS API, SPEC S12)."""
+
+    eas_operations = {"GET": "DescribeServiceSchedule", "PUT": "UpdateServiceSchedule",
+                      "DELETE": "DeleteServiceSchedule"}
+
+    def get(self, request, ClusterId, ServiceName):
+        schedule = getattr(self.service(request, ClusterId, ServiceName), "schedule", None)
+        if schedule is None:
+            raise NotFound(f"Service {ServiceName} has no redeploy schedule.", code="InvalidSchedule.NotFound")
+        return api_response(request, serializers.schedule_json(schedule))
+
+    def put(self, request, ClusterId, ServiceName):
+        service = self.service(request, ClusterId, ServiceName)
+        body = body_object(request)
+        if not body.get("Cron") or not body.get("ModelPath"):
+            raise InvalidParameter("Cron and ModelPath are required.")
+        schedule = schedules.set_schedule(
+            service, cron=str(body["Cron"]), model_path=str(body["ModelPath"]),
+            check_body=str(body.get("CheckRequest", "")), expect_status=int(body.get("ExpectStatus", 200)),
+            expect_contains=str(body.get("ExpectContains", "")), enabled=bool(body.get("Enabled", True)),
+        )
+        return api_response(request, serializers.schedule_json(schedule))
+
+    def delete(self, request, ClusterId, ServiceName):
+        service = self.service(request, ClusterId, ServiceName)
+        deleted, _ = RedeploySchedule.objects.filter(service=service).delete()
+        if not deleted:
+            raise NotFound(f"Service {ServiceName} has no redeploy schedule.", code="InvalidSchedule.NotFound")
+        return api_response(request, {"Message": f"Redeploy schedule of {ServiceName} deleted"})

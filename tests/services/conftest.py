@@ -11,16 +11,20 @@ from resourcegroups.models import ChargeType, Machine, ResourceGroup
 from tests import harness
 
 ECHO_APP = textwrap.dedent('''
+    import os
+
     import allspark
 
 
     class Echo(allspark.BaseProcessor):
-        """Answers "<model_config>:<body>"; model_config "crash" fails to initialise."""
+        """Answers "<tag>:<body>", the tag being the model's tag.txt or else model_config;
+        the tag "crash" fails to initialise."""
 
         def initialize(self):
-            if self.model_config == "crash":
+            tag_file = os.path.join(self.model_path or "", "tag.txt")
+            self.tag = open(tag_file).read().strip() if os.path.isfile(tag_file) else self.model_config
+            if self.tag == "crash":
                 raise RuntimeError("this version cannot start")
-            self.tag = self.model_config
 
         def process(self, data):
             return self.tag.encode() + b":" + data, 200
