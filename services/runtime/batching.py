@@ -53,13 +53,14 @@ class Batcher:
         elif self._timer is None:
             self._timer = loop.call_later(self._max_batch_timeout_s, self._flush)
         try:
-            return await asyncio.wait_for(asyncio.shield(item.future), max(deadline - loop.time(), 0))
-        except TimeoutError:
-            item.abandoned = True
-            raise RequestTimeout from None
+            done, _ = await asyncio.wait((item.future,), timeout=max(deadline - loop.time(), 0))
         except asyncio.CancelledError:
             item.abandoned = True
             raise
+        if not done:
+            item.abandoned = True
+            raise RequestTimeout
+        return item.future.result()
 
     def _flush(self) -> None:
         if self._timer is not None:

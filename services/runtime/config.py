@@ -62,13 +62,11 @@ class RuntimeConfig:
     tf_serving_target: str | None = None
     tf_model_server: str | None = None
     base_dir: str = "."
-    rpc: RpcOptions = field(default_factory=RpcOptions)
+    rpc: RpcOptions = field(init=False)
 
     def __post_init__(self) -> None:
         self.metadata = flatten_metadata(self.metadata)
         self.rpc = rpc_options(self.metadata)
-        if "warm_up_count_per_instance" in self.metadata:
-            self.warm_up_count = _as_int("warm_up_count_per_instance", self.metadata["warm_up_count_per_instance"])
         self.model_config = model_config_text(self.model_config)
         if self.processor_type == "java":
             raise ConfigError(JAVA_UNSUPPORTED)
@@ -81,7 +79,7 @@ class RuntimeConfig:
         if self.processor_type in ("python", "cpp") and not self.processor_entry:
             raise ConfigError(f"processor_entry: required when processor_type is {self.processor_type}")
         if self.warm_up_count < 1:
-            raise ConfigError("warm_up_count_per_instance: must be at least 1")
+            raise ConfigError("--warm-up-count: must be at least 1")
 
 
 SERVICE_JSON_FIELDS = (

@@ -138,11 +138,12 @@ class Engine:
                 f"request timed out after {self.rpc.keepalive_ms}ms (rpc.keepalive)", STATUS_TIMEOUT
             )
         except ProcessorError as exc:
-            return Response.text(str(exc), exc.status)
+            response = Response.text(str(exc), exc.status)
         except Exception:
             log.exception("unexpected error while processing a request")
-            return Response.text("internal error while processing the request", 500)
-        response.close_connection = True
+            response = Response.text("internal error while processing the request", 500)
+        # EAS closes the connection on 408 and 450 so the client retries on a fresh one
+        response.close_connection = response.status in (STATUS_TIMEOUT, STATUS_QUEUE_FULL)
         return response
 
     def _predict_in_thread(self, request: Request) -> asyncio.Future:

@@ -27,7 +27,6 @@ class RequestTimeout(Exception):
 
 class Dispatcher:
     def __init__(self, slots: int, max_queue_size: int, metrics: RuntimeMetrics) -> None:
-        self.slots = slots
         self.max_queue_size = max_queue_size
         self._metrics = metrics
         self._semaphore = asyncio.Semaphore(slots)
@@ -44,11 +43,11 @@ class Dispatcher:
     def running(self) -> int:
         return self._running
 
-    def admit(self, count: int = 1) -> None:
+    def admit(self) -> None:
         """Enter the queue, or raise QueueFull when no slot is free and the queue is at its limit."""
         if self._queued >= self.max_queue_size and self._semaphore.locked():
             raise QueueFull
-        self._queued += count
+        self._queued += 1
         self._changed()
 
     def leave_queue(self, count: int = 1) -> None:
