@@ -5,6 +5,8 @@ then authorized against the group's ARN. Buying (CreateResource, CreateResourceI
 RenewResource) also needs the finance permission of AliyunFinanceConsoleFullAccess.
 """
 from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.views import APIView
 
 from console.iam import audit
@@ -23,6 +25,11 @@ SORT_FIELDS = {
     "CpuUsed": "cpu_used", "GpuUsed": "gpu_used", "MemoryUsed": "memory_used_mb",
     "PrePaidInstanceCount": "prepaid_count", "PostPaidInstanceCount": "postpaid_count",
 }
+
+
+def operation(name: str, request=None):
+    """The OpenAPI description of a method: the EAS operation name as its id."""
+    return extend_schema(operation_id=name, request=request, responses=OpenApiTypes.OBJECT)
 
 
 def _positive_int(request, name: str, default: int, maximum: int) -> int:
@@ -70,6 +77,7 @@ class ResourceListView(APIView):
     permission_classes = [EasOperationPermission]
     eas_operations = {"GET": "ListResources", "POST": "CreateResource"}
 
+    @operation("ListResources")
     def get(self, request):
         queryset = groups.with_usage(groups.dedicated_groups(principal_of(request).account))
         params = request.query_params
@@ -86,6 +94,7 @@ class ResourceListView(APIView):
         queryset = queryset.order_by(f"{direction}{field}", f"{direction}id")
         return api_response(request, paginate(request, queryset, s.ResourceSerializer, "Resources"))
 
+    @operation("CreateResource", s.CreateResourceSerializer)
     def post(self, request):
         data = validated(s.CreateResourceSerializer, request.data)
         principal = principal_of(request)
@@ -110,9 +119,11 @@ class ResourceDetailView(APIView):
     permission_classes = [EasOperationPermission]
     eas_operations = {"GET": "DescribeResource", "PUT": "UpdateResource", "DELETE": "DeleteResource"}
 
+    @operation("DescribeResource")
     def get(self, request, ClusterId, ResourceId):  # noqa: N803 - the SDK's path parameter names
         return api_response(request, describe(request, group_of(request, ClusterId, ResourceId)))
 
+    @operation("UpdateResource", s.UpdateResourceSerializer)
     def put(self, request, ClusterId, ResourceId):  # noqa: N803
         group = group_of(request, ClusterId, ResourceId)
         data = validated(s.UpdateResourceSerializer, request.data)
@@ -129,6 +140,7 @@ class ResourceDetailView(APIView):
             body["OrderId"] = scaling.scale_postpaid(group, data["EcsInstanceCount"]).order_id
         return api_response(request, {"ResourceId": group.group_id, "ResourceName": group.name, **body})
 
+    @operation("DeleteResource")
     def delete(self, request, ClusterId, ResourceId):  # noqa: N803
         group = group_of(request, ClusterId, ResourceId)
         groups.delete(group)
@@ -140,6 +152,7 @@ class ResourceInstancesView(APIView):
     eas_operations = {"GET": "ListResourceInstances", "POST": "CreateResourceInstances",
                       "DELETE": "DeleteResourceInstances"}
 
+    @operation("ListResourceInstances")
     def get(self, request, ClusterId, ResourceId):  # noqa: N803
         group = group_of(request, ClusterId, ResourceId)
         queryset = Machine.objects.filter(group=group).select_related("group").order_by("assigned_at", "pk")
@@ -154,6 +167,7 @@ class ResourceInstancesView(APIView):
             queryset = queryset.filter(instance_id__icontains=keyword) | queryset.filter(ip__icontains=keyword)
         return api_response(request, paginate(request, queryset, s.InstanceSerializer, "Instances"))
 
+    @operation("CreateResourceInstances", s.CreateResourceInstancesSerializer)
     def post(self, request, ClusterId, ResourceId):  # noqa: N803
         group = group_of(request, ClusterId, ResourceId)
         authorize(principal_of(request), "PayResourceOrder", group.arn)
@@ -165,6 +179,7 @@ class ResourceInstancesView(APIView):
         return api_response(request, {"InstanceIds": [], "OrderId": order.order_id,
                                       "Message": f"Order {order.order_id} placed for {order.count} machines."})
 
+    @operation("DeleteResourceInstances")
     def delete(self, request, ClusterId, ResourceId):  # noqa: N803
         group = group_of(request, ClusterId, ResourceId)
         params = request.query_params
@@ -183,6 +198,7 @@ class ResourceServicesView(APIView):
     permission_classes = [EasOperationPermission]
     eas_operations = {"GET": "ListResourceServices"}
 
+    @operation("ListResourceServices")
     def get(self, request, ClusterId, ResourceId):  # noqa: N803
         group = group_of(request, ClusterId, ResourceId)
         return api_response(request, paginate(request, hooks.services_of(group), s.ServiceSerializer, "Services"))
@@ -193,6 +209,7 @@ class ResourceDLinkView(APIView):
     eas_operations = {"GET": "DescribeResourceDLink", "POST": "CreateResourceDLink",
                       "PUT": "UpdateResourceDLink", "DELETE": "DeleteResourceDLink"}
 
+    @operation("DescribeResourceDLink")
     def get(self, request, ClusterId, ResourceId):  # noqa: N803
         group = group_of(request, ClusterId, ResourceId)
         link = DirectLink.objects.filter(group=group).first()
@@ -207,14 +224,17 @@ class ResourceDLinkView(APIView):
         message = " ".join([done, *(f"Warning: {w}" for w in warnings)])
         return api_response(request, {"Message": message, "Warnings": warnings})
 
+    @operation("CreateResourceDLink", OpenApiTypes.OBJECT)
     def post(self, request, ClusterId, ResourceId):  # noqa: N803
         _, warnings = dlink.create(group_of(request, ClusterId, ResourceId), request.data)
         return self._answer(request, warnings, "VPC direct connection created.")
 
+    @operation("UpdateResourceDLink", OpenApiTypes.OBJECT)
     def put(self, request, ClusterId, ResourceId):  # noqa: N803
         _, warnings = dlink.update(group_of(request, ClusterId, ResourceId), request.data)
         return self._answer(request, warnings, "VPC direct connection updated.")
 
+    @operation("DeleteResourceDLink")
     def delete(self, request, ClusterId, ResourceId):  # noqa: N803
         dlink.delete(group_of(request, ClusterId, ResourceId))
         return api_response(request, {"Message": "VPC direct connection deleted."})
@@ -226,6 +246,7 @@ class ResourceRenewView(APIView):
     permission_classes = [EasOperationPermission]
     eas_operations = {"POST": "RenewResource"}
 
+    @operation("RenewResource", s.RenewResourceSerializer)
     def post(self, request, ClusterId, ResourceId):  # noqa: N803
         group = group_of(request, ClusterId, ResourceId)
         data = validated(s.RenewResourceSerializer, request.data)
@@ -241,6 +262,7 @@ class ResourceOrderListView(APIView):
     permission_classes = [EasOperationPermission]
     eas_operations = {"GET": "ListResourceOrders"}
 
+    @operation("ListResourceOrders")
     def get(self, request, ClusterId, ResourceId):  # noqa: N803
         group = group_of(request, ClusterId, ResourceId)
         queryset = Order.objects.filter(group=group).select_related("refund_of").prefetch_related("refunds")
@@ -251,6 +273,7 @@ class ResourceOrderDetailView(APIView):
     permission_classes = [EasOperationPermission]
     eas_operations = {"GET": "DescribeResourceOrder"}
 
+    @operation("DescribeResourceOrder")
     def get(self, request, ClusterId, ResourceId, OrderId):  # noqa: N803
         group = group_of(request, ClusterId, ResourceId)
         order = Order.objects.filter(group=group, order_id=OrderId).first()
@@ -265,6 +288,7 @@ class MachineSpecView(APIView):
     permission_classes = [EasOperationPermission]
     eas_operations = {"GET": "DescribeMachineSpec"}
 
+    @operation("DescribeMachineSpec")
     def get(self, request):
         wanted = {t.strip() for t in (request.query_params.get("InstanceTypes") or "").split(",") if t.strip()}
         prices = {(p.machine_type, p.kind): str(p.unit_price) for p in Price.objects.all()}

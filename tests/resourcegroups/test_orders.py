@@ -262,3 +262,19 @@ def test_orders_never_share_a_machine(prices, tenant):
     assert machine.group == group and group.status == ResourceGroup.Status.READY
     assert timedelta(days=28) < group.expires_at - machine.assigned_at <= timedelta(days=31)
     assert ResourceGroup.objects.get(pk=second.group_id).status == ResourceGroup.Status.CREATE_FAILED
+
+
+def test_failed_machines_are_released_first(api, run_tasks):
+    for _ in range(3):
+        add_machine(POSTPAID_TYPE)
+    created = buy(api, run_tasks, ChargeType="PostPaid", EcsInstanceType=POSTPAID_TYPE, EcsInstanceCount=3)
+    broken = list(Machine.objects.filter(group__group_id=created["ResourceId"]).order_by("pk"))
+    Machine.objects.filter(pk=broken[1].pk).update(status=Machine.Status.NOT_READY)
+
+    response = api.delete(f"{group_url(created)}/instances?AllFailed=true")
+    assert response.status_code == 200 and response.json()["Message"].endswith(f"{broken[1].instance_id}.")
+    Machine.objects.filter(pk=broken[2].pk).update(status=Machine.Status.NOT_READY)
+    api.put(group_url(created), {"EcsInstanceCount": 1}, format="json")
+    assert [i["InstanceId"] for i in instances(api, created)] == [broken[0].instance_id]
+    assert api.delete(f"{group_url(created)}/instances?AllFailed=true").json()["Code"] == \
+        "InvalidParameter.InstanceList"
