@@ -81,12 +81,16 @@ def resolve_group(account, region: str, resource_id: str | None) -> ResourceGrou
     return group
 
 
-def rename(group: ResourceGroup, name: str) -> ResourceGroup:
+def clean_name(name: str) -> str:
     name = (name or "").strip()
     if not NAME_RE.match(name):
         raise InvalidParameter("ResourceName must be 1-64 letters, digits, '_', '-' or '.'.",
                                code="InvalidParameter.ResourceName")
-    group.name = name
+    return name
+
+
+def rename(group: ResourceGroup, name: str) -> ResourceGroup:
+    group.name = clean_name(name)
     group.save(update_fields=["name", "updated"])
     return group
 

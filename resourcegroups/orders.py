@@ -100,9 +100,11 @@ def _place(group: ResourceGroup, kind: str, charge_type: str, count: int, *, mon
 
 @transaction.atomic
 def buy(account, *, region: str, charge_type: str, machine_type: str, count: int, months: int = 1,
-        auto_renew: bool = False) -> Order:
-    """CreateResource: a new dedicated group in `Creating`, filled by the order's processing."""
+        auto_renew: bool = False, name: str = "") -> Order:
+    """CreateResource: a new dedicated group in `Creating` (named `name` or its id), filled by the
+    order's processing."""
     groups.check_region(region)
+    name = groups.clean_name(name) if name else ""
     if charge_type not in ChargeType.values:
         raise InvalidParameter("ChargeType must be PrePaid or PostPaid.", code="InvalidParameter.ChargeType")
     check_machine_type(machine_type, charge_type)
@@ -115,7 +117,7 @@ def buy(account, *, region: str, charge_type: str, machine_type: str, count: int
         billing.ensure_not_in_arrears(account)
     group_id = new_group_id()
     group = ResourceGroup.objects.create(
-        group_id=group_id, name=group_id, account=account, region=region, charge_type=charge_type,
+        group_id=group_id, name=name or group_id, account=account, region=region, charge_type=charge_type,
         machine_type=machine_type, auto_renew=prepaid and auto_renew, renew_months=months if prepaid else 1,
         message="Waiting for machines",
     )

@@ -5,6 +5,7 @@ then authorized against the group's ARN. Buying (CreateResource, CreateResourceI
 RenewResource) also needs the finance permission of AliyunFinanceConsoleFullAccess.
 """
 from django.conf import settings
+from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.views import APIView
@@ -68,11 +69,6 @@ def group_of(request, cluster_id: str, resource_id: str) -> ResourceGroup:
     return authorized_object(request, queryset, lambda g: g.arn, groups.not_found(resource_id))
 
 
-def describe(request, group: ResourceGroup) -> dict:
-    fresh = groups.with_usage(ResourceGroup.objects.filter(pk=group.pk)).select_related("account").get()
-    return s.ResourceDetailSerializer(fresh).data
-
-
 class ResourceListView(APIView):
     permission_classes = [EasOperationPermission]
     eas_operations = {"GET": "ListResources", "POST": "CreateResource"}
@@ -104,10 +100,9 @@ class ResourceListView(APIView):
             charge_type=data["ChargeType"], machine_type=data["EcsInstanceType"],
             count=data["EcsInstanceCount"], auto_renew=data["AutoRenewal"],
             months=orders.months_of(data["Period"], data["PeriodUnit"]) if prepaid else 0,
+            name=data.get("ResourceName", ""),
         )
         group = order.group
-        if data.get("ResourceName"):
-            groups.rename(group, data["ResourceName"])
         audit.set_target(request, group.arn)
         return api_response(request, {
             "ClusterId": group.region, "ResourceId": group.group_id, "ResourceName": group.name,
@@ -121,9 +116,10 @@ class ResourceDetailView(APIView):
 
     @operation("DescribeResource")
     def get(self, request, ClusterId, ResourceId):  # noqa: N803 - the SDK's path parameter names
-        return api_response(request, describe(request, group_of(request, ClusterId, ResourceId)))
+        return api_response(request, s.ResourceDetailSerializer(group_of(request, ClusterId, ResourceId)).data)
 
     @operation("UpdateResource", s.UpdateResourceSerializer)
+    @transaction.atomic
     def put(self, request, ClusterId, ResourceId):  # noqa: N803
         group = group_of(request, ClusterId, ResourceId)
         data = validated(s.UpdateResourceSerializer, request.data)

@@ -214,6 +214,8 @@ def test_renewal_extends_the_subscription_and_is_paid(api, run_tasks, tenant):
       "EcsInstanceCount": 1}, "InvalidParameter"),
     ({"ChargeType": "PrePaid", "EcsInstanceType": PREPAID_TYPE, "EcsInstanceCount": 1, "ClusterId": "mars-1"},
      "InvalidParameter.ClusterId"),
+    ({"ChargeType": "PostPaid", "EcsInstanceType": POSTPAID_TYPE, "EcsInstanceCount": 1, "ResourceName": "a b"},
+     "InvalidParameter.ResourceName"),
 ])
 def test_invalid_purchases_are_refused_and_create_nothing(api, body, code):
     response = api.post("/api/v2/resources", body, format="json")
