@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 
 class JoinRefused(Exception):
-    """An agent presented a wrong join token."""
+    """A machine may not join: a wrong join token, or an unknown region, machine type or pool."""
 
 
 def register_machine(*, join_token: str, name: str, ip: str, cpu: int, memory_mb: int,
@@ -50,10 +50,9 @@ def register_machine(*, join_token: str, name: str, ip: str, cpu: int, memory_mb
         defaults["machine_type"] = machine_type
     with transaction.atomic():
         machine, created = Machine.objects.update_or_create(name=name, defaults=defaults)
-        if created:
-            if (pool or (FREE if machine_type else PUBLIC)) == PUBLIC:
-                machine.group = groups.public_group(region)
-                machine.save(update_fields=["group"])
+        if created and (pool or (FREE if machine_type else PUBLIC)) == PUBLIC:
+            machine.group = groups.public_group(region)
+            machine.save(update_fields=["group"])
     logger.info("machine %s %s (%s cores, %s MB, %s GPU) in %s", name, "joined" if created else "re-joined",
                 cpu, memory_mb, gpu, machine.group or "the free inventory")
     return machine
