@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import warnings
 from types import SimpleNamespace
 
@@ -137,8 +138,13 @@ def tf_servers(log_dir, mlp_model, dtype_model, tf_serving_warmup_file, runtime_
          "--warm-up-data", str(tf_serving_warmup_file)],
         log_dir, "tf-main", grpc=True,
     )
+    # a copy of the model that ships TF Serving's own warm-up file in assets.extra/
+    shipped = runtime_dir / "mnist_with_warmup"
+    shutil.copytree(mlp_model.path, shipped)
+    (shipped / "assets.extra").mkdir(exist_ok=True)
+    shutil.copy(tf_serving_warmup_file, shipped / "assets.extra" / "tf_serving_warmup_requests")
     batching = RuntimeServer(
-        ["--processor", "tensorflow_gpu_2.7", "--model", str(mlp_model.path), "--metadata",
+        ["--processor", "tensorflow_gpu_2.7", "--model", str(shipped), "--metadata",
          json.dumps({"rpc": {"batching": True, "max_batch_size": 8, "max_batch_timeout": 40, "worker_threads": 2}})],
         log_dir, "tf-batching",
     )

@@ -104,3 +104,9 @@ def test_warm_up_files_are_replayed_before_ready(tf_servers):
     assert "(0 failed)" in tf_servers.main.log()
     assert "warm-up replayed 5 requests" in tf_servers.dtypes.log()
     assert "(0 failed)" in tf_servers.dtypes.log()
+
+
+def test_warm_up_file_shipped_in_the_saved_model_is_used(tf_servers):
+    log = tf_servers.batching.log()
+    assert "warm-up replayed 10 requests from" in log
+    assert "assets.extra/tf_serving_warmup_requests" in log

@@ -185,7 +185,7 @@ class IsolatedProcessor(Processor):
             "model_config": model_config,
             "worker_threads": worker_threads,
         }
-        self._workers: list[WorkerProcess] = []
+        self._workers: dict[int, WorkerProcess] = {}
         self._worker_up = asyncio.Event()
         self._supervisors: set[asyncio.Task] = set()
         self._stopping = False
@@ -203,7 +203,7 @@ class IsolatedProcessor(Processor):
 
     @property
     def available(self) -> bool:
-        return any(worker.alive for worker in self._workers)
+        return any(worker.alive for worker in self._workers.values())
 
     async def start(self) -> None:
         self._worker_up = asyncio.Event()
@@ -215,7 +215,7 @@ class IsolatedProcessor(Processor):
 
     async def predict_async(self, request: Request) -> Response:
         while True:
-            workers = [worker for worker in self._workers if worker.alive]
+            workers = [worker for worker in self._workers.values() if worker.alive]
             if workers:
                 # least busy worker; ties rotate so idle workers share the load evenly
                 self._turn += 1
@@ -228,15 +228,12 @@ class IsolatedProcessor(Processor):
         self._stopping = True
         for task in self._supervisors:
             task.cancel()
-        await asyncio.gather(*(worker.stop() for worker in self._workers), return_exceptions=True)
+        await asyncio.gather(*(worker.stop() for worker in self._workers.values()), return_exceptions=True)
 
     async def _spawn(self, index: int) -> WorkerProcess:
         worker = WorkerProcess(index, self._spec, self._root, self._environment())
         await worker.start()
-        if index < len(self._workers):
-            self._workers[index] = worker
-        else:
-            self._workers.append(worker)
+        self._workers[index] = worker
         self._worker_up.set()
         task = asyncio.ensure_future(self._supervise(worker))
         self._supervisors.add(task)
@@ -255,6 +252,6 @@ class IsolatedProcessor(Processor):
             try:
                 await self._spawn(worker.index)
                 return
-            except ProcessorError as exc:
+            except (ProcessorError, OSError) as exc:
                 reason = str(exc)
                 delay = min(max(delay * 2, 1.0), MAX_RESTART_DELAY_S)
