@@ -49,7 +49,7 @@ def as_api_error(exc: StorageError) -> ApiError:
 
 
 def _object_body(obj: repository.RepositoryObject) -> dict:
-    return {"Path": obj.path, "OssPath": obj.uri, "Size": obj.size,
+    return {"Path": obj.path, "Uri": obj.uri, "Size": obj.size,
             "LastModified": obj.modified.isoformat(timespec="seconds").replace("+00:00", "Z")}
 
 
@@ -93,7 +93,7 @@ class RepositoryObjectsView(APIView):
         return api_response(request, {
             "Prefix": path,
             "Objects": [_object_body(obj) for obj in listing.objects],
-            "Folders": [{"Path": folder, "OssPath": repository.uri_of(account, folder)} for folder in listing.folders],
+            "Folders": [{"Path": folder, "Uri": repository.uri_of(account, folder)} for folder in listing.folders],
             "IsTruncated": listing.truncated,
             "NextMarker": listing.next_marker,
         })
@@ -109,9 +109,9 @@ class RepositoryObjectsView(APIView):
 
     def post(self, request, path: str = ""):
         """Multipart upload of field `file`; a path ending with '/' (or none) is the folder it goes into."""
+        upload = request.FILES.get("file")
         if self.staging.too_large:
             raise _too_large(self.staging.max_bytes)
-        upload = request.FILES.get("file")
         if upload is None:
             raise InvalidParameter("Send the file as the multipart form field 'file'.")
         key = path + upload.name if not path or path.endswith("/") else path

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from services.api import storage, views
 
@@ -18,6 +18,5 @@ urlpatterns = [
     path(f"{SERVICE}/logs", views.ServiceLogsView.as_view(), name="service-logs"),
     path(f"{SERVICE}/endpoints", views.ServiceEndpointsView.as_view(), name="service-endpoints"),
     path(f"{SERVICE}/schedule", views.ServiceScheduleView.as_view(), name="service-schedule"),
-    path("storage/objects", storage.RepositoryObjectsView.as_view(), name="storage-objects"),
-    path("storage/objects/<path:path>", storage.RepositoryObjectsView.as_view(), name="storage-object"),
+    re_path(r"^storage/objects(?:/(?P<path>.*))?$", storage.RepositoryObjectsView.as_view(), name="storage-objects"),
 ]

@@ -244,25 +244,34 @@ class _Extraction:
 
 def _extract_tar(source: Path, compression: str | None, extraction: _Extraction) -> None:
     budget = extraction.budget
-    with tarfile.open(source, "r|" + (compression or "")) as tar:
-        for member in tar:
-            budget.member(member.name)
-            rel = _member_path(member.name)
-            if member.isdir():
-                extraction.directory(rel, member.name)
-            elif member.isreg():
-                budget.expect(member.size, member.name)
-                with tar.extractfile(member) as data:
-                    extraction.file(rel, member.name, data, member.mode)
-            elif member.issym():
-                extraction.symlink(rel, member.name, member.linkname)
-            elif member.islnk():
-                extraction.hardlink(rel, member.name, member.linkname)
-            else:
-                kind = ("character device" if member.ischr() else "block device" if member.isblk()
-                        else "FIFO" if member.isfifo() else "special file")
-                raise UnsafeArchive(f"archive member {member.name!r} is a {kind}; only files, directories "
-                                    "and links are allowed")
+    opener = DECOMPRESSORS[compression] if compression else open
+    with opener(source, "rb") as stream:
+        with tarfile.open(fileobj=stream, mode="r|") as tar:
+            for member in tar:
+                _extract_tar_member(tar, member, extraction)
+        # Read to the end: a compressed stream's checksum comes last, so truncation shows only here.
+        while chunk := stream.read(CHUNK_BYTES):
+            budget.take(len(chunk), "(after the last member)")
+
+
+def _extract_tar_member(tar: tarfile.TarFile, member: tarfile.TarInfo, extraction: _Extraction) -> None:
+    extraction.budget.member(member.name)
+    rel = _member_path(member.name)
+    if member.isdir():
+        extraction.directory(rel, member.name)
+    elif member.isreg():
+        extraction.budget.expect(member.size, member.name)
+        with tar.extractfile(member) as data:
+            extraction.file(rel, member.name, data, member.mode)
+    elif member.issym():
+        extraction.symlink(rel, member.name, member.linkname)
+    elif member.islnk():
+        extraction.hardlink(rel, member.name, member.linkname)
+    else:
+        kind = ("character device" if member.ischr() else "block device" if member.isblk()
+                else "FIFO" if member.isfifo() else "special file")
+        raise UnsafeArchive(f"archive member {member.name!r} is a {kind}; only files, directories "
+                            "and links are allowed")
 
 
 def _extract_zip(source: Path, extraction: _Extraction) -> None:
