@@ -44,16 +44,11 @@ class FetchedModel:
     digest: str
     source: str
 
-    @property
-    def local_path(self) -> Path:
-        """Same as `path`; the name services.agent uses."""
-        return self.path
-
     def entry(self, model_entry: str | None = None) -> Path:
         """What to load: `model_entry` inside the model; else the model's only top-level entry
         (the single file, or the one folder an archive wrapped everything in); else `path`."""
         if not model_entry:
-            children = [child for child in self.path.iterdir()]
+            children = list(self.path.iterdir())
             return children[0] if len(children) == 1 else self.path
         relative = PurePosixPath(model_entry.lstrip("/"))
         resolved = Path(os.path.realpath(self.path / relative))
