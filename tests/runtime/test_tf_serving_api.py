@@ -133,8 +133,8 @@ def test_prediction_service_backend(tf_servers, start_server, mlp_model):
 def test_missing_model_server_binary_is_a_clear_start_failure(start_server, mlp_model):
     server = start_server(["--processor", "tensorflow_cpu_2.7", "--model", str(mlp_model.path),
                            "--tf-model-server", "tensorflow_model_server_not_installed"], ready=False)
-    assert server.wait_exit(60) == 1
-    assert "is not an executable on PATH" in server.log()
+    assert server.wait_exit(60) == 2
+    assert "--tf-model-server: tensorflow_model_server_not_installed is not an executable on PATH" in server.log()
 
 
 STAND_IN_MODEL_SERVER = """#!{python}

@@ -7,6 +7,7 @@ pays for importing TensorFlow.
 from __future__ import annotations
 
 import re
+import shutil
 from importlib import metadata
 from pathlib import Path
 
@@ -82,6 +83,9 @@ def create_processor(config: RuntimeConfig, workdir: Path) -> Processor:
     family = processor_family(config.processor)
     model = _model(config, workdir, required=not (family == "tensorflow" and config.tf_serving_target))
     if family == "tensorflow":
+        if config.tf_model_server and shutil.which(config.tf_model_server) is None:
+            raise ConfigError(f"--tf-model-server: {config.tf_model_server} is not an executable on PATH; install "
+                              "TensorFlow Serving or use the default in-process backend")
         from .tensorflow import TensorFlowProcessor
 
         return TensorFlowProcessor(

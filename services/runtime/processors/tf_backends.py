@@ -159,13 +159,7 @@ class ModelServerProcess(PredictionServiceModel):
     """A `tensorflow_model_server` child serving this instance's model on a private loopback port."""
 
     def __init__(self, binary: str, model_dir: Path, model_name: str, timeout_s: float, start_timeout_s: float) -> None:
-        executable = shutil.which(binary)
-        if executable is None:
-            raise ProcessorError(
-                f"--tf-model-server: {binary} is not an executable on PATH; install TensorFlow Serving "
-                "or use the default in-process backend",
-                500,
-            )
+        executable = shutil.which(binary) or binary
         # TF Serving wants <base>/<numeric version>/saved_model.pb; link the model in as version 1.
         self._base = Path(tempfile.mkdtemp(prefix="eas-tfserving-"))
         os.symlink(model_dir, self._base / "1")
