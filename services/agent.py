@@ -19,6 +19,10 @@ from pathlib import Path
 
 import httpx
 
+from services.storage.cache import ModelCache
+from services.storage.config import cache_root
+from services.storage.fetch import FetchedModel, fetch
+
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.5
@@ -44,7 +48,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def runtime_argv(spec: dict, model_dir: str | None, processor_dir: str | None,
+def runtime_argv(spec: dict, model_dir: str | None, model_entry: str | None, processor_dir: str | None,
                  warm_up_file: str | None, port: int) -> list[str]:
     """Command line of the instance server for one instance."""
     description = spec["description"]
@@ -57,8 +61,8 @@ def runtime_argv(spec: dict, model_dir: str | None, processor_dir: str | None,
                  "--processor-path", processor_dir, "--processor-entry", description["processor_entry"]]
     if model_dir:
         argv += ["--model", model_dir]
-    if description.get("model_entry"):
-        argv += ["--model-entry", description["model_entry"]]
+    if model_entry:
+        argv += ["--model-entry", model_entry]
     if spec.get("model_config"):
         argv += ["--model-config", spec["model_config"]]
     if warm_up_file:
@@ -122,7 +126,8 @@ class InstanceSupervisor:
     def log_path(self, name: str) -> Path:
         return self.data_dir / "instances" / name / "instance.log"
 
-    def start(self, instance_id: int, name: str, argv_for_port, startup_timeout: float) -> int:
+    def start(self, instance_id: int, name: str, argv_for_port, startup_timeout: float,
+              **report_fields) -> int:
         """Start an instance unless it already runs here; returns its port."""
         with self.lock:
             existing = self.instances.get(instance_id)
@@ -133,7 +138,8 @@ class InstanceSupervisor:
                                        self.log_path(name), startup_timeout)
             instance.spawn()
             self.instances[instance_id] = instance
-        self.report(instance_id, "Starting", port=port, message=f"process {instance.process.pid} started")
+        self.report(instance_id, "Starting", port=port, message=f"process {instance.process.pid} started",
+                    **report_fields)
         return port
 
     def stop(self, instance_id: int) -> None:
@@ -237,39 +243,63 @@ class PreparedInstance:
 
     spec: dict
     model: str | None
+    model_entry: str | None
     processor: str | None
     warm_up: str | None
+    pins: dict
 
     def argv_for_port(self, port: int) -> list[str]:
-        return runtime_argv(self.spec, self.model, self.processor, self.warm_up, port)
+        return runtime_argv(self.spec, self.model, self.model_entry, self.processor, self.warm_up, port)
 
 
-def fetch_source(uri: str | None, oss_endpoint: str | None) -> str | None:
-    """A model, processor or warm-up source as a local path. Local paths are used in place;
-    remote ones are downloaded into this machine's cache (by digest)."""
+class SourceChanged(Exception):
+    """The content behind a version's path is no longer what that version first ran."""
+
+
+def fetch_source(uri: str | None, oss_endpoint: str | None, entry: str | None = None,
+                 pin: dict | None = None) -> tuple[str | None, str | None, dict | None]:
+    """A model, processor or warm-up source as (local path, entry left to resolve, pin).
+
+    Local paths are used in place (the runtime resolves the entry). Remote ones are downloaded
+    into this machine's cache by digest, and the entry resolved here. A pin (the digest and
+    cached tree a version first ran) keeps a version on its own content: a rollback starts
+    from the tree this machine still has, and refuses content that changed since."""
     if not uri:
-        return None
+        return None, entry, None
     if uri.startswith("file://"):
-        return uri[len("file://"):]
+        return uri[len("file://"):], entry, None
     if uri.startswith(("/", ".")):
-        return uri
-    from services.storage.fetch import fetch
-
-    return str(fetch(uri, oss_endpoint=oss_endpoint).local_path)
+        return uri, entry, None
+    pinned_tree = ModelCache(cache_root()).root / "models" / pin["tree"] if pin else None
+    if pinned_tree is not None and pinned_tree.is_dir():
+        fetched = FetchedModel(pinned_tree, pin["digest"], uri)
+    else:
+        fetched = fetch(uri, oss_endpoint=oss_endpoint)
+        if pin and fetched.digest != pin["digest"]:
+            raise SourceChanged(f"the content of {uri} changed since this version first ran "
+                                f"({pin['digest'][:19]}… became {fetched.digest[:19]}…) and this "
+                                "machine has no copy of the original")
+    return str(fetched.entry(entry)), None, {"digest": fetched.digest, "tree": fetched.path.name}
 
 
 def prepare(spec: dict, on_progress=lambda line: None) -> PreparedInstance:
     description = spec["description"]
     sources = spec["sources"]
+    pinned = spec.get("pinned") or {}
     endpoint = description.get("oss_endpoint")
-    paths = {}
-    for kind in ("model", "processor", "warm_up"):
+    for kind, field in SOURCE_FIELDS.items():
         if sources.get(kind):
-            on_progress(f"Fetching {kind.replace('_', '-')} from [{description_uri(description, kind)}]")
-            paths[kind] = fetch_source(sources[kind], endpoint)
-    return PreparedInstance(spec, paths.get("model"), paths.get("processor"), paths.get("warm_up"))
+            on_progress(f"Fetching {kind.replace('_', '-')} from [{description[field]}]")
+    pins = {}
+    paths = {}
+    for kind in SOURCE_FIELDS:
+        entry = description.get("model_entry") if kind == "model" else None
+        path, left, pin = fetch_source(sources.get(kind), endpoint, entry, pinned.get(kind))
+        paths[kind] = (path, left)
+        if pin:
+            pins[kind] = pin
+    return PreparedInstance(spec, paths["model"][0], paths["model"][1], paths["processor"][0],
+                            paths["warm_up"][0], pins)
 
 
-def description_uri(description: dict, kind: str) -> str:
-    return description.get({"model": "model_path", "processor": "processor_path",
-                            "warm_up": "warm_up_data_path"}[kind], "")
+SOURCE_FIELDS = {"model": "model_path", "processor": "processor_path", "warm_up": "warm_up_data_path"}

@@ -53,7 +53,8 @@ def start_instance(spec: dict) -> None:
         logger.exception("preparing instance %s failed", spec["name"])
         report(spec["instance_id"], "Failed", message=f"preparing the instance failed: {exc}")
         return
-    supervisor().start(spec["instance_id"], spec["name"], prepared.argv_for_port, spec["startup_timeout"])
+    supervisor().start(spec["instance_id"], spec["name"], prepared.argv_for_port, spec["startup_timeout"],
+                       pins=prepared.pins)
 
 
 @shared_task(name="services.stop_instance", ignore_result=True)

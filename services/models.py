@@ -67,6 +67,11 @@ class ServiceVersion(models.Model):
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
     description = models.JSONField()
+    pinned_sources = models.JSONField(
+        default=dict, blank=True,
+        help_text="digest and cached tree of the remote model/processor/warm-up content this version "
+                  "first ran, so that it keeps running that content",
+    )
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

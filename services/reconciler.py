@@ -113,7 +113,8 @@ def _send_stop(instance_id: int, queue: str) -> None:
 
 def instance_spec(instance: Instance) -> dict:
     """Everything an agent needs to run an instance, without access to the database."""
-    description = instance.service.versions.get(number=instance.version).description
+    version = instance.service.versions.get(number=instance.version)
+    description = version.description
     return {
         "instance_id": instance.pk,
         "service_id": instance.service_id,
@@ -125,6 +126,7 @@ def instance_spec(instance: Instance) -> dict:
         "sources": {kind: source_for_agent(description.get(field)) for kind, field in
                     (("model", "model_path"), ("processor", "processor_path"),
                      ("warm_up", "warm_up_data_path"))},
+        "pinned": version.pinned_sources,
         "startup_timeout": STARTUP_TIMEOUT_SECONDS,
     }
 
@@ -189,7 +191,7 @@ def _update_status(service: Service) -> None:
 
 
 def apply_report(instance_id: int, status: str, *, port: int | None = None,
-                 restarts: int | None = None, message: str = "") -> None:
+                 restarts: int | None = None, message: str = "", pins: dict | None = None) -> None:
     """Record what an agent observed about one of its instances, then reconcile its service."""
     with transaction.atomic():
         instance = (Instance.objects.select_for_update(of=("self",)).select_related("service", "machine")
@@ -207,6 +209,8 @@ def apply_report(instance_id: int, status: str, *, port: int | None = None,
             instance.restarts = restarts
         instance.save()
         service = instance.service
+        if pins:
+            _pin_version_content(service, instance.version, pins)
         if status == Instance.Status.RESTARTING:
             events.record_event(service, f"Instance [{instance.name}] {message}", level="WARN")
         elif status == Instance.Status.FAILED:
@@ -214,6 +218,15 @@ def apply_report(instance_id: int, status: str, *, port: int | None = None,
         if was_routed or status == Instance.Status.RUNNING:
             transaction.on_commit(lambda: notifications.routing_changed(service.name))
     reconcile(service.pk)
+
+
+def _pin_version_content(service: Service, number: int, pins: dict) -> None:
+    """The first content a version runs is the content it keeps (see services.agent)."""
+    version = service.versions.select_for_update().get(number=number)
+    missing = {kind: pin for kind, pin in pins.items() if kind not in version.pinned_sources}
+    if missing:
+        version.pinned_sources = {**version.pinned_sources, **missing}
+        version.save(update_fields=["pinned_sources"])
 
 
 def _handle_failure(service: Service, instance: Instance) -> None:

@@ -16,10 +16,11 @@ def clean_broker(django_db_setup):
 
 
 @pytest.fixture(scope="session")
-def control_worker(django_db_setup, django_db_blocker, clean_broker, process_log_dir):
-    """A real control worker process on the test database."""
+def control_worker(django_db_setup, django_db_blocker, clean_broker, process_log_dir, web_server):
+    """A real control worker process on the test database. It signs download links of the
+    embedded model store for the web server below, as the platform's worker does for its console."""
     with django_db_blocker.unblock():
-        worker = harness.control_worker(process_log_dir)
+        worker = harness.control_worker(process_log_dir, EAS_CONSOLE_URL=web_server.base_url)
     yield worker
     worker.stop()
 

@@ -21,7 +21,9 @@ ECHO_APP = textwrap.dedent('''
         the tag "crash" fails to initialise."""
 
         def initialize(self):
-            tag_file = os.path.join(self.model_path or "", "tag.txt")
+            tag_file = self.model_path or ""
+            if os.path.isdir(tag_file):
+                tag_file = os.path.join(tag_file, "tag.txt")
             self.tag = open(tag_file).read().strip() if os.path.isfile(tag_file) else self.model_config
             if self.tag == "crash":
                 raise RuntimeError("this version cannot start")

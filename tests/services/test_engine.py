@@ -168,3 +168,14 @@ def _pid_listening_on(port: int) -> int:
         if connection.laddr and connection.laddr.port == port and connection.status == psutil.CONN_LISTEN:
             return connection.pid
     raise AssertionError(f"nothing listens on {port}")
+
+
+def test_deployment_completes_after_the_control_worker_is_killed(tenant, dedicated_group, start_agent,
+                                                                 echo_processor, fleet_beat, control_worker):
+    start_agent("node-a")
+    create_service(tenant, echo_description(echo_processor, dedicated_group, name="resilient", instance=2))
+    control_worker.signal(signal.SIGKILL)  # mid-deployment: reconcile and agent reports are in flight
+    control_worker.process.wait(10)
+    control_worker.start()
+    wait_for_status(tenant, "resilient", "Running", running=2)
+    assert answers(tenant, "resilient") == ["v1:hello", "v1:hello"]

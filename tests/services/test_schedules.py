@@ -14,10 +14,12 @@ from tests.services.test_engine import answers, echo_description
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def model_with_tag(folder, tag: str):
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "tag.txt").write_text(tag)
-    return folder
+def upload_tag(client, tag: str) -> str:
+    """Put a model (a tag file) at a fixed path of the tenant's repository; returns its oss:// URI."""
+    response = client.put("/api/v2/storage/objects/nightly/tag.txt", data=tag.encode(),
+                          content_type="application/octet-stream")
+    assert response.status_code == 200, response.content
+    return response.json()["Uri"]
 
 
 def put_schedule(client, name, **body):
@@ -35,13 +37,13 @@ def test_schedule_is_validated(tenant, dedicated_group, echo_processor):
 
 
 def test_redeploy_passes_its_check_then_a_bad_one_is_rolled_back(tenant, dedicated_group, start_agent,
-                                                                  echo_processor, tmp_path):
+                                                                  echo_processor):
     start_agent("node-a")
     create_service(tenant, echo_description(echo_processor, dedicated_group, name="nightly"))
     wait_for_status(tenant, "nightly", "Running", running=1)
-    models = tmp_path / "models"
-    model_with_tag(models, "fresh")
-    response = put_schedule(tenant, "nightly", Cron="0 2 * * *", ModelPath=str(models),
+    model_uri = upload_tag(tenant, "fresh")
+    assert model_uri.startswith("oss://eas-model-")
+    response = put_schedule(tenant, "nightly", Cron="0 2 * * *", ModelPath=model_uri,
                             CheckRequest="ping", ExpectStatus=200, ExpectContains="fresh:ping")
     assert response.status_code == 200, response.content
     assert response.json()["NextRunTime"].endswith("T02:00:00Z")
@@ -55,8 +57,9 @@ def test_redeploy_passes_its_check_then_a_bad_one_is_rolled_back(tenant, dedicat
                        lambda: RedeploySchedule.objects.get().last_result)
     assert describe(tenant, "nightly")["CurrentVersion"] == 2
 
-    # The next night the files behind the path are bad: the check fails and v2 comes back.
-    model_with_tag(models, "stale")
+    # The next night the file behind the path is bad: the check fails, and v2 comes back with
+    # the content it first ran, not what the path holds now.
+    upload_tag(tenant, "stale")
     RedeploySchedule.objects.update(next_run=timezone.now() - timedelta(seconds=1))
     schedules.run_due()
     harness.wait_until(lambda: "rolled back" in RedeploySchedule.objects.get().last_result, 90,
