@@ -87,7 +87,7 @@ class Gateway:
         now = time.time()
         window = self.config.metrics_flush_seconds
         await self.metrics.flush(self.database, datetime.fromtimestamp(now // window * window, UTC), window)
-        await self.pool.close(self.all_backends())
+        self.pool.close(self.all_backends())
         self.database.close()
 
     async def predict(self, scope, receive, send) -> None:
@@ -108,7 +108,7 @@ class Gateway:
             if header == b"authorization":
                 authorization = value.decode("latin-1")
             elif header == b"content-type":
-                content_type = value.decode("latin-1")
+                content_type = value
             elif header == b"content-length":
                 declared_length = int(value) if value.isdigit() else 0
             elif header == b"date":
@@ -132,17 +132,19 @@ class Gateway:
             return await _refuse(send, 413, f"request body is larger than {limit} bytes")
         raw_path = scope.get("raw_path") or scope["path"].encode()
         if route.tokens and signed and not auth.signature_matches(
-                authorization, route.tokens, verb=scope["method"], body=body, content_type=content_type or "",
+                authorization, route.tokens, verb=scope["method"], body=body,
+                content_type=content_type.decode("latin-1") if content_type else "",
                 date=date or "", resources=_signed_resources(scope, raw_path)):
             return await _refuse(send, 401, f"authorization failed for service {route.name}", body)
 
         rest = raw_path[len(PREDICT_PREFIX_BYTES):]
         slash = rest.find(b"/")
-        target = (rest[slash:] if slash >= 0 else b"/").decode("latin-1")
+        target = rest[slash:] if slash >= 0 else b"/"
         if scope["query_string"]:
-            target += "?" + scope["query_string"].decode("latin-1")
+            target += b"?" + scope["query_string"]
         try:
-            reply, _ = await self.pool.forward(route, scope["method"], target, body, content_type)
+            method = "GET" if scope["method"] == "HEAD" else scope["method"]  # the server leaves out the body
+            reply = await self.pool.forward(route, method, target, body, content_type)
         except NoHealthyInstance:
             return await _refuse(send, 503, f"service {route.name} has no healthy instance", body)
         except UpstreamFailed as exc:

@@ -39,19 +39,24 @@ class Snapshot:
 class Backend:
     """One Running instance as the gateway sees it; `up` is the gateway's own health verdict."""
 
-    __slots__ = ("name", "service", "host", "port", "token", "base_url", "up", "in_flight", "session", "stats")
+    __slots__ = ("name", "service", "host", "port", "token_header", "base_url", "up", "in_flight", "pool", "stats")
 
     def __init__(self, record: InstanceRecord, token: str):
         self.name = record.name
         self.service = record.service
         self.host = record.host
         self.port = record.port
-        self.token = token
+        self.set_token(token)
         self.base_url = f"http://{record.host}:{record.port}"
         self.up = True  # the agent reported it Running only after its /health answered
         self.in_flight = 0
-        self.session = None  # its connection pool, opened by the proxy
+        self.pool = None  # its connections, opened by the proxy
         self.stats = None  # its call counters, attached by the metrics
+
+    def set_token(self, token: str) -> None:
+        """The Authorization the gateway sends the instance: its service's plain token, if any."""
+        usable = token and "\r" not in token and "\n" not in token
+        self.token_header = token.encode() if usable else None
 
     def __repr__(self):
         return f"<Backend {self.name} {self.base_url} {'up' if self.up else 'down'}>"
@@ -139,7 +144,7 @@ class RoutingTable:
                 continue
             key = (record.name, record.host, record.port)
             backend = previous.get(key) or Backend(record, service.token)
-            backend.token = service.token
+            backend.set_token(service.token)
             backends[key] = backend
             by_service.setdefault(record.service, []).append(backend)
 

@@ -14,9 +14,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture(scope="module")
 def gateway_without_health_checks(django_db_setup, django_db_blocker, process_log_dir):
-    """A gateway that only learns of dead instances from failed connections."""
+    """A gateway that only learns of dead instances from failed connections, and waits 1.5 s for answers."""
     with django_db_blocker.unblock():
-        process = start_gateway(process_log_dir, "gateway-passive", EAS_GATEWAY_HEALTH_INTERVAL="3600")
+        process = start_gateway(process_log_dir, "gateway-passive", EAS_GATEWAY_HEALTH_INTERVAL="3600",
+                                EAS_GATEWAY_UPSTREAM_TIMEOUT="1.5")
     yield process
     process.stop()
 
@@ -102,3 +103,14 @@ def test_call_lost_after_sending_is_502_not_repeated(gateway_without_health_chec
 
     response = asyncio.run(slow_call_then_kill())
     assert response.status_code == 502, response.text
+
+
+def test_instance_slower_than_the_upstream_timeout_is_504(gateway_without_health_checks, account, upstream_pool):
+    gateway = gateway_without_health_checks
+    name = unique_name("slow")
+    create_service(account, name, upstream_pool[:1])
+    wait_routed(gateway, name)
+    started = time.monotonic()
+    response = httpx.post(gateway.predict_url(name), content=b"sleep:3", headers={"Authorization": TOKEN}, timeout=10)
+    assert response.status_code == 504 and 1.4 < time.monotonic() - started < 2.5
+    assert httpx.post(gateway.predict_url(name), content=b"x", headers={"Authorization": TOKEN}).status_code == 200

@@ -105,6 +105,10 @@ def test_body_content_type_sub_path_and_query_reach_the_instance(gateway, echo_s
     assert response.status_code == 200
     assert response.content == body and response.headers["content-type"] == "application/x-protobuf"
 
+    response = httpx.post(gateway.predict_url(echo_service, "/chunked"), content=body,
+                          headers={"Authorization": TOKEN})
+    assert response.content == body and response.headers["content-type"] == "application/x-chunks"
+
     response = httpx.post(gateway.predict_url(echo_service, "/v1/run%20it?top_k=3&x=a%2Fb"), content=b"q",
                           headers={"Authorization": TOKEN})
     assert response.json()["path"] == "/v1/run%20it?top_k=3&x=a%2Fb"

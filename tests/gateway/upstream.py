@@ -2,6 +2,7 @@
 
   GET  /health               200, or 503 after POST /_control/health/fail (until /_control/health/ok)
   POST /echo                 the body back, with the request's Content-Type
+  POST /chunked              the body back in three chunks (chunked transfer encoding)
   body "status:<code>"       answers <code> with a text body (any path)
   body "sleep:<seconds>"     answers after sleeping
   GET or empty body          a model-structure JSON
@@ -29,6 +30,14 @@ async def control(request):
 
 async def predict(request):
     body = await request.read()
+    if request.path == "/chunked":
+        response = web.StreamResponse(headers={"Content-Type": "application/x-chunks"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for part in (body[:1], body[1:2], body[2:]):
+            await response.write(part)
+        await response.write_eof()
+        return response
     if request.path == "/echo":
         return web.Response(body=body, headers={"Content-Type": request.headers.get("Content-Type", "")})
     if body.startswith(b"status:"):
