@@ -10,11 +10,14 @@ import subprocess
 import sys
 import textwrap
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 
+from console.cli import config
+from console.cli.client import EasClient
 from console.iam import accesskeys, accounts
 from resourcegroups import fleet
 from resourcegroups.models import ChargeType, Machine, ResourceGroup
@@ -65,6 +68,26 @@ class Platform:
         assert result.returncode == 0, f"eascmd {' '.join(args)} exited {result.returncode}:\n" \
                                        f"{result.stdout}\n{result.stderr}"
         return result.stdout
+
+    @cached_property
+    def api(self) -> EasClient:
+        """eascmd's own signed client, for structured checks of what the commands did."""
+        return EasClient(config.load(self.config))
+
+    def describe(self, name: str) -> dict:
+        return self.api.call("GET", f"/services/cn-shanghai/{name}")
+
+    def instances(self, name: str) -> list[dict]:
+        return self.api.call("GET", f"/services/cn-shanghai/{name}/instances")["Instances"]
+
+    def wait_for(self, name: str, timeout: float = 90, **expected) -> dict:
+        """Poll DescribeService until every `Field=value` in `expected` holds."""
+        def reached():
+            service = self.describe(name)
+            return service if all(service.get(k) == v for k, v in expected.items()) else None
+
+        return harness.wait_until(reached, timeout, lambda: f"{name} never had {expected}: {self.describe(name)}",
+                                  interval=0.3)
 
 
 def start_agent(log_dir: Path, name: str, cpu: int, memory_mb: int) -> harness.ManagedProcess:
