@@ -7,7 +7,7 @@ same load runs against the instance directly and through the gateway, alternatin
 
 Usage (from the repository root):
     .venv/bin/python tests/bench/bench_gateway.py [--seconds 10] [--concurrency 1 32] [--no-tf]
-        [--client wrk|aiohttp]
+        [--client wrk|aiohttp] [--pin]
 
 Prints a table and the gateway's overhead (p50 latency added) and throughput ratio.
 Not collected by pytest (bench_*.py).
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import re
 import shutil
@@ -62,16 +63,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def pinned(cpus: set[int] | None):
+    """preexec_fn that keeps a child on `cpus` (None: anywhere)."""
+    return None if cpus is None else (lambda: os.sched_setaffinity(0, cpus))
+
+
 class Process:
-    def __init__(self, name: str, argv: list[str], env: dict, log_dir: Path):
+    def __init__(self, name: str, argv: list[str], env: dict, log_dir: Path, cpus: set[int] | None = None):
         self.name = name
         self.log = open(log_dir / f"{name}.log", "wb")
         self.popen = subprocess.Popen(argv, cwd=REPO_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL, start_new_session=True)
+                                      stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=pinned(cpus))
 
     def wait_http(self, url: str, timeout: float = 180) -> None:
         import httpx
 
+        logging.getLogger("httpx").setLevel(logging.WARNING)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.popen.poll() is not None:
@@ -134,11 +141,12 @@ def prepare_database(env: dict, instances: dict[str, int]) -> None:
                                 cpu=1, memory_mb=512, status=Instance.Status.RUNNING)
 
 
-def run_wrk(url: str, body_file: Path, concurrency: int, seconds: float, script: Path) -> dict:
+def run_wrk(url: str, body_file: Path, concurrency: int, seconds: float, script: Path,
+            cpus: set[int] | None) -> dict:
     completed = subprocess.run(
         ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds:g}s", "--latency", "-s", str(script), url],
         capture_output=True, text=True, env={**os.environ, "BENCH_BODY": str(body_file), "BENCH_TOKEN": TOKEN},
-        check=True)
+        check=True, preexec_fn=pinned(cpus))
     out = completed.stdout
     if "Non-2xx" in out or "Socket errors" in out:
         raise SystemExit(f"errors during the run:\n{out}")
@@ -174,9 +182,10 @@ async def run_aiohttp(url: str, body: bytes, concurrency: int, seconds: float) -
             "p99": latencies[int(len(latencies) * 0.99)] * 1000}
 
 
-def measure(tool: str, url: str, body_file: Path, concurrency: int, seconds: float, script: Path) -> dict:
+def measure(tool: str, url: str, body_file: Path, concurrency: int, seconds: float, script: Path,
+            cpus: set[int] | None) -> dict:
     if tool == "wrk":
-        return run_wrk(url, body_file, concurrency, seconds, script)
+        return run_wrk(url, body_file, concurrency, seconds, script, cpus)
     return asyncio.run(run_aiohttp(url, body_file.read_bytes(), concurrency, seconds))
 
 
@@ -186,7 +195,17 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 32])
     parser.add_argument("--no-tf", action="store_true", help="skip the TensorFlow model")
     parser.add_argument("--client", choices=["wrk", "aiohttp"], default="wrk" if shutil.which("wrk") else "aiohttp")
+    parser.add_argument("--pin", action="store_true",
+                        help="instances on the last CPU, gateway and load generator on the others (as when the "
+                             "gateway has machines of its own)")
     args = parser.parse_args()
+    instance_cpus = other_cpus = None
+    if args.pin:
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            raise SystemExit("--pin needs at least 2 CPUs")
+        instance_cpus, other_cpus = {cpus[-1]}, set(cpus[:-1])
+        os.sched_setaffinity(0, other_cpus)  # the aiohttp load generator, when used
 
     work = Path(tempfile.mkdtemp(prefix="bench-gateway-"))
     processes: list[Process] = []
@@ -209,26 +228,28 @@ def main() -> None:
         for name, (runtime_args, _) in models.items():
             ports[name] = free_port()
             processes.append(Process(name, [PYTHON, "-m", "services.runtime", "--host", "127.0.0.1", "--port",
-                                            str(ports[name]), *runtime_args], env, work))
+                                            str(ports[name]), *runtime_args], env, work, instance_cpus))
         prepare_database(env, ports)
         gateway_port = free_port()
         processes.append(Process("gateway", [PYTHON, "-m", "uvicorn", "services.gateway.app:application", "--host",
                                              "127.0.0.1", "--port", str(gateway_port), "--no-access-log",
-                                             "--log-level", "warning"], env, work))
+                                             "--log-level", "warning"], env, work, other_cpus))
         for process in processes:
             port = gateway_port if process.name == "gateway" else ports[process.name]
             process.wait_http(f"http://127.0.0.1:{port}/" + ("healthz" if process.name == "gateway" else "health"))
 
-        print(f"load generator: {args.client}; {args.seconds:g} s per run; logs in {work}")
+        placement = (f"instances on CPU {sorted(instance_cpus)}, gateway and load on CPUs {sorted(other_cpus)}"
+                     if args.pin else "no CPU pinning")
+        print(f"load generator: {args.client}; {args.seconds:g} s per run; {placement}; logs in {work}")
         rows = []
         for name, (_, body_file) in models.items():
             targets = {"direct": f"http://127.0.0.1:{ports[name]}/api/predict/{name}",
                        "gateway": f"http://127.0.0.1:{gateway_port}/api/predict/{name}"}
             for target in targets.values():  # warm up connections, caches and the model
-                measure(args.client, target, body_file, 4, 2, work / "post.lua")
+                measure(args.client, target, body_file, 4, 2, work / "post.lua", other_cpus)
             for concurrency in args.concurrency:
-                results = {via: measure(args.client, url, body_file, concurrency, args.seconds, work / "post.lua")
-                           for via, url in targets.items()}
+                results = {via: measure(args.client, url, body_file, concurrency, args.seconds, work / "post.lua",
+                                        other_cpus) for via, url in targets.items()}
                 rows.append((name, concurrency, results))
 
         print("\n| model | conc. | direct p50 / p99 ms | gateway p50 / p99 ms | p50 overhead ms "
