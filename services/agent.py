@@ -30,6 +30,11 @@ MAX_BACKOFF_SECONDS = 30
 STOP_GRACE_SECONDS = 10
 # An instance that crashes this often before it was ever healthy is broken, not unlucky.
 MAX_FAILED_STARTS = 3
+# Reports are re-sent this often, so a report lost with a restarting control worker is not
+# lost for good; final ones (Terminated, Failed) for a minute after the instance is gone.
+RESEND_SECONDS = 10
+FINAL_RESEND_SECONDS = 60
+FINAL_STATES = ("Terminated", "Failed")
 
 
 PR_SET_PDEATHSIG = 1
@@ -117,7 +122,8 @@ class InstanceSupervisor:
 
     def __init__(self, data_dir: Path, report):
         self.data_dir = data_dir
-        self.report = report  # report(instance_id, status, **fields)
+        self.send_report = report  # send_report(instance_id, status, **fields)
+        self.last_reports: dict[int, tuple[str, dict, float, float]] = {}  # status, fields, first, last sent
         self.instances: dict[int, InstanceProcess] = {}
         self.lock = threading.RLock()
         self.thread = threading.Thread(target=self._watch, name="instances", daemon=True)
@@ -177,6 +183,25 @@ class InstanceSupervisor:
                     time.sleep(0.1)
                 instance.signal(signal.SIGKILL)
 
+    def report(self, instance_id: int, status: str, **fields) -> None:
+        now = time.monotonic()
+        with self.lock:
+            self.last_reports[instance_id] = (status, fields, now, now)
+        self.send_report(instance_id, status, **fields)
+
+    def _resend_reports(self) -> None:
+        now = time.monotonic()
+        with self.lock:
+            due = []
+            for instance_id, (status, fields, first, last) in list(self.last_reports.items()):
+                if status in FINAL_STATES and now - first > FINAL_RESEND_SECONDS:
+                    del self.last_reports[instance_id]
+                elif now - last >= RESEND_SECONDS:
+                    self.last_reports[instance_id] = (status, fields, first, now)
+                    due.append((instance_id, status, fields))
+        for instance_id, status, fields in due:
+            self.send_report(instance_id, status, **fields)
+
     def _watch(self) -> None:
         while True:
             time.sleep(POLL_SECONDS)
@@ -187,6 +212,10 @@ class InstanceSupervisor:
                     self._check(instance)
                 except Exception:
                     logger.exception("checking instance %s failed", instance.name)
+            try:
+                self._resend_reports()
+            except Exception:  # the broker may be briefly away; the next round retries
+                logger.exception("re-sending instance reports failed")
 
     def _check(self, instance: InstanceProcess) -> None:
         now = time.monotonic()

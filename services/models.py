@@ -124,6 +124,9 @@ class Instance(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     message = models.TextField(blank=True)
     restarts = models.PositiveIntegerField(default=0)
+    running_since = models.DateTimeField(null=True, blank=True)
+    billed_until = models.DateTimeField(null=True, blank=True,
+                                        help_text="public-group Quota use is billed up to here")
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

@@ -7,9 +7,11 @@ from django.db import IntegrityError, transaction
 
 from console.celery import app as celery_app
 from console.iam.errors import Conflict, InvalidParameter
-from resourcegroups.models import ResourceGroup
+from resourcegroups import groups, policy
 from services import events, notifications, reconciler, spec
 from services.models import Instance, Service, ServiceVersion
+from services.storage import repository
+from services.storage.errors import StorageError
 
 
 def _invalid(error: spec.SpecError) -> InvalidParameter:
@@ -60,21 +62,21 @@ def create_service(account, raw, *, associate: bool = False) -> Service:
 
 
 def check_placement_rules(account, description: dict) -> None:
-    """Resource-group rules a description must obey: the group is the caller's (or the public
-    one), custom processors only run on dedicated groups (S13), public sizes are Quota 1-100 (R1)."""
-    group_id = description["metadata"].get("resource")
-    if group_id:
-        if not ResourceGroup.objects.filter(account=account, group_id=group_id,
-                                            kind=ResourceGroup.Kind.DEDICATED).exists():
-            raise InvalidParameter(f"metadata.resource: resource group {group_id} does not exist.")
-        return
-    if spec.is_custom(description):
-        raise InvalidParameter("Custom processors can only be deployed on a dedicated resource group; "
-                               "set metadata.resource to one of yours.")
-    quota = spec.resources(description).quota
-    if quota > spec.MAX_PUBLIC_QUOTA:
-        raise InvalidParameter(f"metadata: the public resource group offers at most {spec.MAX_PUBLIC_QUOTA} "
-                               f"Quota (1 core + 4 GB each) per instance; this asks for {quota}.")
+    """Sources in the model store are the caller's own; the resource group is the caller's (or
+    the public one) and can run this service: custom processors and GPUs only on dedicated
+    groups (S13), public sizes in Quota 1-100 (R1)."""
+    for field in ("model_path", "processor_path", "warm_up_data_path"):
+        if description.get(field):
+            try:
+                repository.check_source_access(account, description[field])
+            except StorageError as error:
+                raise InvalidParameter(f"{field}: {error}") from None
+    group = groups.resolve_group(account, settings.EAS_REGION, description["metadata"].get("resource"))
+    res = spec.resources(description)
+    kind = policy.CUSTOM_PROCESSOR if spec.is_custom(description) else description["processor"]
+    policy.check_service_allowed(group, kind, gpu=res.gpu)
+    if group.is_public:
+        policy.quota_resources(res.quota)
 
 
 def _roll_out(service: Service, number: int, description: dict, reason: str) -> None:

@@ -11,6 +11,7 @@ import secrets
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from console.celery import node_queue
 from resourcegroups.models import Machine, ResourceGroup
@@ -24,6 +25,7 @@ logger = logging.getLogger(__name__)
 STARTUP_TIMEOUT_SECONDS = 600
 EMBEDDED_STORE_PREFIX = "oss://eas-model-"
 SOURCE_URL_TTL_SECONDS = 3600
+GROUP_STOPPED_PREFIX = "stopped with its group: "
 
 
 def reconcile(service_id: int) -> None:
@@ -33,7 +35,9 @@ def reconcile(service_id: int) -> None:
             return
         _release_lost_instances(service)
         live = list(service.instances.filter(status__in=Instance.LIVE).select_related("machine"))
-        target = service.desired_instances if service.running and service.status != Service.Status.FAILED else 0
+        group_stopped = _group_stopped_reason(service)
+        wanted = service.running and service.status != Service.Status.FAILED and not group_stopped
+        target = service.desired_instances if wanted else 0
         current = [i for i in live if i.version == service.current_version]
         old = [i for i in live if i.version != service.current_version]
         running_current = [i for i in current if i.status == Instance.Status.RUNNING]
@@ -59,16 +63,32 @@ def reconcile(service_id: int) -> None:
             transaction.on_commit(lambda i=instance: _send_start(i))
         for instance in to_stop:
             drain_instance(instance)
-        _update_status(service)
+        _update_status(service, group_stopped)
+
+
+def _group_machines(service: Service):
+    """Machines of the service's group (its dedicated group, else the region's public one)."""
+    if service.resource_group_id:
+        return Machine.objects.filter(group__group_id=service.resource_group_id, group__account=service.account)
+    return Machine.objects.filter(group__kind=ResourceGroup.Kind.PUBLIC, group__region=service.region)
 
 
 def _machines_of(service: Service):
-    """Ready machines of the service's group: its dedicated group, else the region's public one."""
-    machines = Machine.objects.filter(status=Machine.Status.READY)
-    if service.resource_group_id:
-        return machines.filter(group__group_id=service.resource_group_id, group__account=service.account,
-                               group__status=ResourceGroup.Status.READY)
-    return machines.filter(group__kind=ResourceGroup.Kind.PUBLIC, group__region=service.region)
+    """Machines an instance of the service may be placed on now."""
+    return _group_machines(service).filter(status=Machine.Status.READY, group__status=ResourceGroup.Status.READY)
+
+
+def _group_stopped_reason(service: Service) -> str:
+    """Why the service's group cannot run anything now ('' when it can)."""
+    if not service.resource_group_id:
+        return ""
+    group = ResourceGroup.objects.filter(group_id=service.resource_group_id, account=service.account).first()
+    if group is None:
+        return f"resource group {service.resource_group_id} no longer exists"
+    if not group.is_running:
+        return f"resource group {group.group_id} is {group.status}" + (
+            f" ({group.stop_reason})" if group.stop_reason else "")
+    return ""
 
 
 def _least_valuable(instances: list[Instance], count: int) -> list[Instance]:
@@ -141,19 +161,25 @@ def source_for_agent(uri: str | None) -> str | None:
 
 
 def _release_lost_instances(service: Service) -> None:
-    """Instances on machines that stopped heartbeating are gone; new ones replace them."""
-    lost = service.instances.filter(status__in=Instance.LIVE, machine__isnull=False) \
-        .exclude(machine__status=Machine.Status.READY).select_related("machine")
+    """Instances on machines that stopped heartbeating are gone, and those on machines that left
+    the group must go; new ones replace them."""
+    placed = service.instances.filter(status__in=Instance.LIVE, machine__isnull=False).select_related("machine")
+    lost = placed.exclude(machine__status=Machine.Status.READY)
     for instance in lost:
         events.record_event(service, f"Instance [{instance.name}] lost with machine "
                                      f"[{instance.machine.name}]; replacing it", level="WARN")
         instance.status = Instance.Status.TERMINATED
         instance.message = f"machine {instance.machine.name} is NotReady"
         instance.save(update_fields=["status", "message", "updated"])
+    for instance in placed.filter(machine__status=Machine.Status.READY).exclude(
+            machine__in=_group_machines(service)):
+        events.record_event(service, f"Machine [{instance.machine.name}] left the resource group; "
+                                     f"moving instance [{instance.name}]", level="WARN")
+        drain_instance(instance)
         transaction.on_commit(lambda: notifications.routing_changed(service.name))
 
 
-def _update_status(service: Service) -> None:
+def _update_status(service: Service, group_stopped: str = "") -> None:
     live = list(service.instances.filter(status__in=Instance.LIVE))
     current = [i for i in live if i.version == service.current_version]
     running = [i for i in current if i.status == Instance.Status.RUNNING]
@@ -162,7 +188,7 @@ def _update_status(service: Service) -> None:
     previous = service.status
     if service.status == Service.Status.FAILED:
         status = Service.Status.FAILED
-    elif not service.running:
+    elif not service.running or group_stopped:
         status = Service.Status.STOPPING if live else Service.Status.STOPPED
     elif old:
         status = Service.Status.UPDATING
@@ -185,9 +211,13 @@ def _update_status(service: Service) -> None:
                                          f"Running: {len(running)}]")
     if status != previous:
         transaction.on_commit(lambda: notifications.routing_changed(service.name))
+    if group_stopped:
+        service.message = f"{GROUP_STOPPED_PREFIX}{group_stopped}"
+    elif service.message.startswith(GROUP_STOPPED_PREFIX):
+        service.message = ""
     service.status = status
     service.progress = progress
-    service.save(update_fields=["status", "progress", "updated"])
+    service.save(update_fields=["status", "progress", "message", "updated"])
 
 
 def apply_report(instance_id: int, status: str, *, port: int | None = None,
@@ -200,7 +230,11 @@ def apply_report(instance_id: int, status: str, *, port: int | None = None,
             return  # a late report about an instance already given up
         if instance.status == Instance.Status.TERMINATING and status != Instance.Status.TERMINATED:
             return  # it is draining; only its end matters now
+        if status == instance.status and (restarts is None or restarts == instance.restarts):
+            return  # a re-sent report: nothing new
         was_routed = instance.status == Instance.Status.RUNNING
+        if status == Instance.Status.RUNNING and not was_routed and instance.running_since is None:
+            instance.running_since = timezone.now()
         instance.status = status
         instance.message = message[:4000]
         if port is not None:

@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from resourcegroups.billing import MAX_QUOTA
 from services.runtime.config import ConfigError, flatten_metadata, model_config_text, rpc_options
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -20,7 +21,7 @@ URI_SCHEMES = ("http://", "https://", "oss://", "file://")
 QUOTA_CORES = 1
 QUOTA_MEMORY_MB = 4096
 MAX_INSTANCES = 1000
-MAX_PUBLIC_QUOTA = 100
+MAX_PUBLIC_QUOTA = MAX_QUOTA  # per instance on the public resource group
 
 # Processor codes of the seeds' table that this platform serves, by family.
 PROCESSOR_FAMILIES = {

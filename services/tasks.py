@@ -6,6 +6,7 @@ from celery import shared_task
 from services import (
     agent_tasks,  # noqa: F401  (registers the agents' tasks with the app)
     events,
+    metering,
     reconciler,
     schedules,
 )
@@ -47,3 +48,8 @@ def check_redeploy(self, schedule_id: int, version: int, deadline: str) -> None:
     """Check a scheduled version once it runs; retried every few seconds while it rolls out."""
     if schedules.check(schedule_id, version, datetime.fromisoformat(deadline)) == "pending":
         raise self.retry(countdown=3)
+
+
+@shared_task(name="services.meter_public_instances", ignore_result=True)
+def meter_public_instances() -> None:
+    metering.meter_public_instances()
