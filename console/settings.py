@@ -117,6 +117,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "run-scheduled-redeploys": {"task": "services.run_due_redeploys", "schedule": 30.0},
+    "meter-public-instances": {"task": "services.meter_public_instances", "schedule": 600.0},
     "reconcile-services": {
         "task": "services.reconcile_all",
         "schedule": float(config.env("EAS_RECONCILE_SECONDS", "10")),
