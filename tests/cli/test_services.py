@@ -168,3 +168,22 @@ def test_invalid_description_and_unknown_service_report_the_server_error(platfor
                     ["w", "nope"], ["events", "nope"]):
         result = platform.eascmd(*command)
         assert (result.returncode, result.stderr.split(":")[0]) == (1, "[ERROR] InvalidService.NotFound"), command
+
+
+def test_seed_tensorflow_example(platform, tmp_path):
+    """The seeds' mnist_saved_model_example description, its model_path pointed at a local SavedModel."""
+    from tests.runtime.models import build_keras_mlp
+
+    model = build_keras_mlp(tmp_path)
+    service_json = write_json(tmp_path / "mnist.json", {
+        "name": "mnist_saved_model_example", "generate_token": "true", "model_path": str(model),
+        "processor": "tensorflow_cpu_1.12", "metadata": {"instance": 1, "cpu": 1}})
+    created = platform.ok("create", service_json)
+    assert created.splitlines()[-1] == "[OK] Service is running"
+    described = platform.ok("desc", "mnist_saved_model_example")
+    assert (cell(described, "Status"), cell(described, "Image")) == ("Running", "tensorflow_cpu_1.12")
+    instance = platform.instances("mnist_saved_model_example")[0]
+    structure = httpx.post(f"http://{instance['InnerIP']}:{instance['InstancePort']}/", content=b"", timeout=10).json()
+    assert structure["signature_name"] == "predict_images"
+    assert structure["inputs"] == [{"name": "images", "shape": [-1, 784], "type": "DT_FLOAT"}]
+    platform.ok("delete", "mnist_saved_model_example", "-y")
