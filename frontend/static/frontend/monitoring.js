@@ -24,7 +24,7 @@
     return document.querySelector(`[data-chart=${name}] .plot`);
   }
 
-  function draw(name, labels, columns) {
+  function draw(name, labels, columns, sampled = false) {
     const box = plotOf(name);
     const hasData = columns.slice(1).some((col) => col.some((v) => v !== null && v !== 0));
     box.closest(".chart").dataset.hasData = hasData ? "true" : "false";
@@ -40,10 +40,11 @@
       height: 200,
       legend: { live: true },
       cursor: { drag: { x: true, y: false } },
-      scales: { x: { time: true } },
+      // Machine samples start when the page opens: show the last minutes around them, with points.
+      scales: { x: sampled ? { time: true, range: (u, min, max) => [Math.min(min, max - 300), max + 5] } : { time: true } },
       axes: [{}, { size: 56 }],
       series: [{}, ...labels.map((label, i) => ({
-        label, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: false, points: { show: false },
+        label, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: false, points: { show: sampled, size: 5 },
       }))],
     };
     charts[name] = { key, plot: new uPlot(options, columns, box) };
@@ -70,7 +71,7 @@
         return;
       }
       draw(chart, machineNames, [machineSamples.time.slice(),
-        ...machineNames.map((name) => machineSamples.byMachine[name][field].slice())]);
+        ...machineNames.map((name) => machineSamples.byMachine[name][field].slice())], true);
     });
   }
 
