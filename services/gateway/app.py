@@ -156,16 +156,17 @@ class Gateway:
         status, document = discovery.upstreams(self.table, name)
         await send_json(send, status, document)
 
-    async def readiness(self) -> tuple[bool, dict]:
+    async def readiness(self) -> dict:
+        """The shared dependency checks, plus the routing table (ready once it has been loaded)."""
         ready, checks = await asyncio.to_thread(readiness)
         loaded_at = self.refresher.loaded_at
-        checks["routing"] = {"ok": loaded_at is not None, "routes": len(self.table.routes),
-                             "instances": len(self.table.backends)}
+        routing = {"ok": loaded_at is not None, "routes": len(self.table.routes), "instances": len(self.table.backends)}
         if loaded_at is not None:
-            checks["routing"]["age_s"] = round(time.monotonic() - loaded_at, 1)
+            routing["age_s"] = round(time.monotonic() - loaded_at, 1)
         if self.refresher.last_error:
-            checks["routing"]["error"] = self.refresher.last_error
-        return ready and loaded_at is not None, checks
+            routing["error"] = self.refresher.last_error
+        ready = ready and routing["ok"]
+        return {"status": "ready" if ready else "not ready", "checks": checks, "routing": routing}
 
 
 async def _refuse(send, status: int, message: str, body: bytes = b""):
@@ -211,10 +212,9 @@ async def application(scope, receive, send):
     elif path == "/healthz":
         await send_json(send, 200, {"status": "ok"})
     elif path == "/readyz":
-        if gateway is None:
-            return await send_json(send, 503, {"status": "not ready", "checks": {"routing": {"ok": False}}})
-        ready, checks = await gateway.readiness()
-        await send_json(send, 200 if ready else 503, {"status": "ready" if ready else "not ready", "checks": checks})
+        report = await gateway.readiness() if gateway is not None else {"status": "not ready",
+                                                                         "routing": {"ok": False}}
+        await send_json(send, 200 if report["status"] == "ready" else 503, report)
     elif gateway is not None and path == "/metrics":
         await send_bytes(send, 200, gateway.prometheus.render(), [(b"content-type", PROMETHEUS_CONTENT_TYPE)])
     elif gateway is not None and (name := discovery.service_name(path)) is not None:
