@@ -42,7 +42,7 @@ class DeployForm(ModelSourceMixin):
     """Both panels of the deployment wizard (seed 6.1 控制台上传部署)."""
 
     # Panel 1: resources and model
-    resource_group = forms.ChoiceField(label="Resource group kind")
+    resource_group = forms.ChoiceField(label="Resource group kind", required=False)
     processor = forms.ChoiceField(choices=PROCESSORS, label="Processor kind", initial="pmml")
     resource_kind = forms.ChoiceField(choices=[("cpu", "CPU")], label="Resource kind", required=False,
                                       help_text="The public resource group offers CPU machines.")

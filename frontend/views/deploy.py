@@ -82,7 +82,7 @@ def json_mode(request, principal):
 @console_page
 def objects(request, principal):
     """One folder of the tenant's model repository, for the object-store picker."""
-    authorize(principal, "CreateService")
+    authorize(principal, "ListModels")
     prefix = request.GET.get("prefix", "")
     try:
         listing = repository.list_objects(principal.account, prefix)
