@@ -55,12 +55,13 @@ class Platform:
     secret: str
     group_id: str
 
-    def eascmd(self, *args: str, stdin: str | None = None, config: Path | None = None,
+    def eascmd(self, *args: str, stdin: str | None = None, config: Path | None = None, cwd: Path | None = None,
                timeout: float = 180) -> subprocess.CompletedProcess:
         """Run `eascmd -c <config> <args>` as a subprocess; stdin answers its prompts."""
         argv = [sys.executable, "-m", "console.cli", "-c", str(config or self.config), *args]
+        env = {**os.environ, "HOME": str(self.home), "PYTHONPATH": str(harness.ROOT)}
         return subprocess.run(argv, input=stdin if stdin is not None else "", capture_output=True, text=True,
-                              timeout=timeout, cwd=harness.ROOT, env={**os.environ, "HOME": str(self.home)})
+                              timeout=timeout, cwd=cwd or harness.ROOT, env=env)
 
     def ok(self, *args: str, **kwargs) -> str:
         """Output of a command that must succeed."""

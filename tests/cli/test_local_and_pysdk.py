@@ -2,6 +2,7 @@
 the seeds' custom Python processors, deployed on the tenant's dedicated resource group."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -121,8 +122,8 @@ def test_custom_processor_on_the_public_group_is_refused(platform, echo_app, tmp
         "processor_path": str(echo_app), "metadata": {"instance": 1}}))
     result = platform.eascmd("create", str(tmp_path / "echo.json"))
     assert result.returncode == 1
-    assert result.stderr.startswith("[ERROR] InvalidParameter: Custom processors can only be deployed on a "
-                                    "dedicated resource group")
+    assert re.match(r"\[ERROR\] InvalidParameter[.\w]*: Custom processors can only be deployed on a dedicated "
+                    r"resource group", result.stderr), result.stderr
 
 
 def _answer(url: str, body: bytes) -> str | None:
