@@ -31,7 +31,7 @@ from .database import DatabaseThread  # noqa: E402
 from .health import HealthChecker  # noqa: E402
 from .loading import RoutingRefresher, load_snapshot  # noqa: E402
 from .metrics import GatewayMetrics, PrometheusExport  # noqa: E402
-from .proxy import NoHealthyInstance, UpstreamFailed, UpstreamPool  # noqa: E402
+from .proxy import Forwarder, NoHealthyInstance, UpstreamFailed  # noqa: E402
 from .routing import RoutingTable, Snapshot  # noqa: E402
 
 log = logging.getLogger("services.gateway")
@@ -48,7 +48,7 @@ class Gateway:
         self.config = config
         self.table = RoutingTable()
         self.metrics = GatewayMetrics()
-        self.pool = UpstreamPool(config)
+        self.forwarder = Forwarder(config)
         self.database = DatabaseThread()
         self.refresher = RoutingRefresher(lambda: self.database.run(load_snapshot, settings.EAS_REGION),
                                           self.apply, config.poll_seconds, settings.CACHES["default"]["LOCATION"])
@@ -62,10 +62,10 @@ class Gateway:
     def apply(self, snapshot: Snapshot) -> None:
         added, retired = self.table.rebuild(snapshot)
         for backend in added:
-            self.pool.open(backend)
+            self.forwarder.open(backend)
             backend.stats = self.metrics.instance(backend.service, backend.name)
         for backend in retired:
-            self.pool.retire(backend)
+            self.forwarder.retire(backend)
         for route in self.table.routes.values():
             route.stats = self.metrics.endpoint(route.name)
         self.metrics.forget_except(set(self.table.routes), {(b.service, b.name) for b in self.table.backends.values()})
@@ -87,7 +87,7 @@ class Gateway:
         now = time.time()
         window = self.config.metrics_flush_seconds
         await self.metrics.flush(self.database, datetime.fromtimestamp(now // window * window, UTC), window)
-        self.pool.close(self.all_backends())
+        self.forwarder.close(self.all_backends())
         self.database.close()
 
     async def predict(self, scope, receive, send) -> None:
@@ -144,7 +144,7 @@ class Gateway:
             target += b"?" + scope["query_string"]
         try:
             method = "GET" if scope["method"] == "HEAD" else scope["method"]  # the server leaves out the body
-            reply = await self.pool.forward(route, method, target, body, content_type)
+            reply = await self.forwarder.forward(route, method, target, body, content_type)
         except NoHealthyInstance:
             return await _refuse(send, 503, f"service {route.name} has no healthy instance", body)
         except UpstreamFailed as exc:

@@ -36,7 +36,9 @@ class Reply:
     body: bytes
 
 
-class UpstreamPool:
+class Forwarder:
+    """Opens, retires and uses the instances' connection pools."""
+
     def __init__(self, config: GatewayConfig):
         self._config = config
         self._closing: set[asyncio.Task] = set()
