@@ -122,9 +122,6 @@ class Route:
         chosen.current -= total
         return chosen.least_loaded(exclude)
 
-    def backends(self):
-        return [backend for member in self.members for backend in member.backends]
-
 
 @dataclass
 class RoutingTable:
