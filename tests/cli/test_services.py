@@ -1,6 +1,9 @@
 """eascmd against the live platform: the seeds' service commands from create to delete."""
 import json
 import re
+import signal
+import subprocess
+import sys
 
 import httpx
 import pytest
@@ -187,3 +190,27 @@ def test_seed_tensorflow_example(platform, tmp_path):
     assert structure["signature_name"] == "predict_images"
     assert structure["inputs"] == [{"name": "images", "shape": [-1, 784], "type": "DT_FLOAT"}]
     platform.ok("delete", "mnist_saved_model_example", "-y")
+
+
+def test_ctrl_c_stops_following_but_not_the_deployment(platform, pmml_models, tmp_path):
+    """A service too big for any machine waits for room; Ctrl-C leaves it waiting."""
+    service_json = write_json(tmp_path / "big.json", pmml_description(
+        pmml_models[0], name="too_big", metadata={"instance": 1, "cpu": 32}))
+    process = subprocess.Popen([sys.executable, "-m", "console.cli", "-c", str(platform.config), "create",
+                                service_json], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               cwd=harness.ROOT)
+    lines = []
+    try:
+        while not lines or not lines[-1].startswith("[OK] Waiting"):
+            lines.append(process.stdout.readline())
+            assert lines[-1], f"eascmd exited {process.wait()}:\n{''.join(lines)}"
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert lines[-1] == "[OK] Waiting [Total: 1, Pending: 1, Running: 0]\n"
+    assert process.returncode == 130
+    assert "Stopped following; the deployment goes on (see: eascmd events too_big)." in err
+    assert platform.describe("too_big")["Status"] == "Waiting"
+    platform.ok("delete", "too_big", "-y")

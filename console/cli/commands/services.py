@@ -1,6 +1,7 @@
 """Service commands: create (and follow the deployment), modify, release, version, stop, start,
 restart, delete, ls, desc, w, versions, events and logs, on the EAS 2021-07-01 service API."""
 import json
+import sys
 import time
 
 from console.cli import tables
@@ -108,7 +109,11 @@ def create(args, session) -> int:
     print(tables.key_values([("Internet Endpoint", created.get("InternetEndpoint", "")),
                              ("Intranet Endpoint", created.get("IntranetEndpoint", "")),
                              ("Token", token)]), flush=True)
-    service = follow_deployment(client, name)
+    try:
+        service = follow_deployment(client, name)
+    except KeyboardInterrupt:
+        print(f"\nStopped following; the deployment goes on (see: eascmd events {name}).", file=sys.stderr)
+        return 130
     if service.get("Status") == "Failed":
         raise ApiFailure("ServiceFailed", f"service {name} failed: {service.get('Message', '')}")
     return 0
