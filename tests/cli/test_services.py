@@ -118,6 +118,9 @@ def test_pmml_service_from_create_to_delete(platform, pmml_models, tmp_path):
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[OK\] Service \[pmml_example\] .* being created", events[0])
     assert any(re.search(r"\[OK\] Switching.* version 1$", line) for line in events)
     assert "loaded PMML model" in platform.ok("logs", "pmml_example")
+    oldest = sorted(platform.instances("pmml_example"), key=lambda i: i["StartTime"])[0]["InstanceName"]
+    logs = platform.ok("logs", "pmml_example", "-i", oldest, "-n", "3").splitlines()
+    assert logs[0] == f"[Instance]: {oldest}" and len(logs) == 4
 
     assert "[OK] Service [pmml_example] is stopping" in platform.ok("stop", "pmml_example")
     platform.wait_for("pmml_example", Status="Stopped")
