@@ -6,6 +6,7 @@ the same signer the server verifies with; failures become `ApiFailure` with the 
 """
 import json
 import mmap
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -41,7 +42,7 @@ def _failure(response: httpx.Response) -> ApiFailure:
 
 def _file_bytes(handle) -> bytes | mmap.mmap:
     """The file as a bytes-like object for hashing without reading it into memory."""
-    if Path(handle.name).stat().st_size == 0:
+    if os.fstat(handle.fileno()).st_size == 0:
         return b""
     return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
 
