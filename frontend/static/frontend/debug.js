@@ -26,8 +26,21 @@
     return Object.entries(headers).map(([name, value]) => `${name}: ${value}`).join("\n");
   }
 
+  // JSON with objects indented and arrays of plain values kept on one (wrapped) line.
+  function pretty(value, indent = "") {
+    if (Array.isArray(value)) {
+      if (value.every((v) => v === null || typeof v !== "object")) return `[${value.map((v) => JSON.stringify(v)).join(", ")}]`;
+      return `[\n${value.map((v) => indent + "  " + pretty(v, indent + "  ")).join(",\n")}\n${indent}]`;
+    }
+    if (value && typeof value === "object") {
+      const entries = Object.entries(value).map(([k, v]) => `${indent}  ${JSON.stringify(k)}: ${pretty(v, indent + "  ")}`);
+      return `{\n${entries.join(",\n")}\n${indent}}`;
+    }
+    return JSON.stringify(value);
+  }
+
   function bodyText(body) {
-    if (body.json) return JSON.stringify(body.json, null, 2) + `\n\n(sent as a ${body.size}-byte PredictRequest protobuf)`;
+    if (body.json) return pretty(body.json) + `\n\n(sent as a ${body.size}-byte PredictRequest protobuf)`;
     if (body.text !== undefined) return body.text + (body.truncated ? "\n… (truncated)" : "");
     return `(binary, ${body.size} bytes, base64)\n${body.base64}`;
   }
@@ -46,7 +59,7 @@
     const status = document.createElement("span");
     status.className = `status-line status-${String(received.status)[0]}xx`;
     status.textContent = `${received.status} ${received.reason}`;
-    const body = received.decoded ? JSON.stringify(received.decoded, null, 2)
+    const body = received.decoded ? pretty(received.decoded)
       : bodyText(received.body) + (received.decode_error ? `\n\n(${received.decode_error})` : "");
     out.append(status, `\n${headerLines(received.headers)}\n\n${body}`);
     $("debug-elapsed").textContent = `${received.status} in ${received.elapsed_ms} ms`;

@@ -40,11 +40,10 @@
       height: 200,
       legend: { live: true },
       cursor: { drag: { x: true, y: false } },
-      // Machine samples start when the page opens: show the last minutes around them, with points.
-      scales: { x: sampled ? { time: true, range: (u, min, max) => [Math.min(min, max - 300), max + 5] } : { time: true } },
+      scales: { x: { time: true } },
       axes: [{}, { size: 56 }],
       series: [{}, ...labels.map((label, i) => ({
-        label, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: false, points: { show: sampled, size: 5 },
+        label, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: sampled, points: sampled ? { show: true, size: 5 } : { size: 4 },
       }))],
     };
     charts[name] = { key, plot: new uPlot(options, columns, box) };
@@ -70,8 +69,10 @@
         plotOf(chart).innerHTML = '<div class="no-data">No instance is placed on a machine.</div>';
         return;
       }
-      draw(chart, machineNames, [machineSamples.time.slice(),
-        ...machineNames.map((name) => machineSamples.byMachine[name][field].slice())], true);
+      // Samples start when the page opens: the axis still shows the last five minutes.
+      const start = machineSamples.time[machineSamples.time.length - 1] - 300;
+      const times = [Math.min(start, machineSamples.time[0]), ...machineSamples.time];
+      draw(chart, machineNames, [times, ...machineNames.map((name) => [null, ...machineSamples.byMachine[name][field]])], true);
     });
   }
 
