@@ -33,6 +33,10 @@ EAS_STORAGE_TIMEOUT_SECONDS = float(config.env("EAS_STORAGE_TIMEOUT_SECONDS", "6
 EAS_OSS_ACCESS_KEY_ID = config.env("EAS_OSS_ACCESS_KEY_ID")
 EAS_OSS_ACCESS_KEY_SECRET = config.env("EAS_OSS_ACCESS_KEY_SECRET")
 EAS_HEARTBEAT_SECONDS = float(config.env("EAS_HEARTBEAT_SECONDS", "5"))
+# How long monitoring samples (gateway call windows, instance usage) are kept.
+EAS_METRICS_RETENTION_DAYS = float(config.env("EAS_METRICS_RETENTION_DAYS", "7"))
+# How often node agents sample their instances' CPU and memory.
+EAS_USAGE_SECONDS = float(config.env("EAS_USAGE_SECONDS", "10"))
 EAS_MISSED_HEARTBEATS = int(config.env("EAS_MISSED_HEARTBEATS", "3"))
 
 INSTALLED_APPS = [
@@ -118,6 +122,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "run-scheduled-redeploys": {"task": "services.run_due_redeploys", "schedule": 30.0},
     "meter-public-instances": {"task": "services.meter_public_instances", "schedule": 600.0},
+    "forget-old-usage": {"task": "services.forget_old_usage", "schedule": 3600.0},
     "reconcile-services": {
         "task": "services.reconcile_all",
         "schedule": float(config.env("EAS_RECONCILE_SECONDS", "10")),

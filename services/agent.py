@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psutil
 
+from resourcegroups.agent.usage import gpu_inventory
 from services.storage.cache import ModelCache
 from services.storage.config import cache_root
 from services.storage.fetch import FetchedModel, fetch
@@ -45,6 +47,11 @@ def die_with_agent() -> None:
     """In the child before exec: be killed when the agent dies, even by SIGKILL, so a lost agent
     leaves no instance behind (Linux)."""
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def machine_gpu_utilization() -> float:
+    gpus = gpu_inventory()
+    return sum(g["utilization"] for g in gpus) / len(gpus) if gpus else 0.0
 
 
 def free_port() -> int:
@@ -87,6 +94,7 @@ class InstanceProcess:
     restarts: int = 0
     restart_at: float = 0.0
     started_at: float = 0.0
+    gpu: int = 0
     healthy: bool = False
     ever_healthy: bool = False
     stopping: bool = False
@@ -120,9 +128,13 @@ class InstanceProcess:
 class InstanceSupervisor:
     """All instances of this machine; one per agent process."""
 
-    def __init__(self, data_dir: Path, report):
+    def __init__(self, data_dir: Path, report, send_usage=lambda samples: None, usage_seconds: float = 10):
         self.data_dir = data_dir
         self.send_report = report  # send_report(instance_id, status, **fields)
+        self.send_usage = send_usage  # send_usage([{"instance_id", "cpu_cores", "memory_mb"}, …])
+        self.cpu_seconds: dict[int, tuple[float, float]] = {}  # instance → (cpu seconds, when)
+        self.usage_seconds = usage_seconds
+        self.next_usage = time.monotonic() + usage_seconds
         self.last_reports: dict[int, tuple[str, dict, float, float]] = {}  # status, fields, first, last sent
         self.instances: dict[int, InstanceProcess] = {}
         self.lock = threading.RLock()
@@ -132,7 +144,7 @@ class InstanceSupervisor:
     def log_path(self, name: str) -> Path:
         return self.data_dir / "instances" / name / "instance.log"
 
-    def start(self, instance_id: int, name: str, argv_for_port, startup_timeout: float,
+    def start(self, instance_id: int, name: str, argv_for_port, startup_timeout: float, gpu: int = 0,
               **report_fields) -> int:
         """Start an instance unless it already runs here; returns its port."""
         with self.lock:
@@ -141,7 +153,7 @@ class InstanceSupervisor:
                 return existing.port
             port = free_port()
             instance = InstanceProcess(instance_id, name, argv_for_port(port), port,
-                                       self.log_path(name), startup_timeout)
+                                       self.log_path(name), startup_timeout, gpu=gpu)
             instance.spawn()
             self.instances[instance_id] = instance
         self.report(instance_id, "Starting", port=port, message=f"process {instance.process.pid} started",
@@ -214,8 +226,37 @@ class InstanceSupervisor:
                     logger.exception("checking instance %s failed", instance.name)
             try:
                 self._resend_reports()
+                if time.monotonic() >= self.next_usage:
+                    self.next_usage = time.monotonic() + self.usage_seconds
+                    samples = self.sample_usage(instances)
+                    if samples:
+                        self.send_usage(samples)
             except Exception:  # the broker may be briefly away; the next round retries
-                logger.exception("re-sending instance reports failed")
+                logger.exception("re-sending instance reports or usage failed")
+
+    def sample_usage(self, instances: list[InstanceProcess]) -> list[dict]:
+        """CPU cores (since the last sample) and resident memory of each instance's process tree."""
+        samples = []
+        now = time.monotonic()
+        for instance in instances:
+            if instance.process is None or instance.stopping or instance.process.poll() is not None:
+                continue
+            try:
+                root = psutil.Process(instance.process.pid)
+                tree = [root, *root.children(recursive=True)]
+                cpu = sum(sum(p.cpu_times()[:2]) for p in tree)
+                rss = sum(p.memory_info().rss for p in tree)
+            except psutil.Error:
+                continue
+            previous = self.cpu_seconds.get(instance.instance_id)
+            self.cpu_seconds[instance.instance_id] = (cpu, now)
+            if previous is None or now <= previous[1]:
+                continue
+            samples.append({"instance_id": instance.instance_id,
+                            "cpu_cores": round(max(0.0, cpu - previous[0]) / (now - previous[1]), 3),
+                            "memory_mb": round(rss / (1024 * 1024), 1),
+                            "gpu_utilization": machine_gpu_utilization() if instance.gpu else 0.0})
+        return samples
 
     def _check(self, instance: InstanceProcess) -> None:
         now = time.monotonic()

@@ -26,11 +26,18 @@ def report(instance_id: int, status: str, **fields) -> None:
     instance_report.apply_async(args=[instance_id, status], kwargs=fields, queue=CONTROL_QUEUE)
 
 
+def send_usage(samples: list[dict]) -> None:
+    from services.tasks import record_usage
+
+    record_usage.apply_async(args=[samples], queue=CONTROL_QUEUE, expires=60)
+
+
 def supervisor() -> agent.InstanceSupervisor:
     global _supervisor
     with _supervisor_lock:
         if _supervisor is None:
-            _supervisor = agent.InstanceSupervisor(Path(settings.EAS_AGENT_DATA_DIR), report)
+            _supervisor = agent.InstanceSupervisor(Path(settings.EAS_AGENT_DATA_DIR), report, send_usage,
+                                                   usage_seconds=settings.EAS_USAGE_SECONDS)
         return _supervisor
 
 
@@ -54,7 +61,7 @@ def start_instance(spec: dict) -> None:
         report(spec["instance_id"], "Failed", message=f"preparing the instance failed: {exc}")
         return
     supervisor().start(spec["instance_id"], spec["name"], prepared.argv_for_port, spec["startup_timeout"],
-                       pins=prepared.pins)
+                       gpu=spec["gpu"], pins=prepared.pins)
 
 
 @shared_task(name="services.stop_instance", ignore_result=True)

@@ -185,3 +185,19 @@ class MetricPoint(models.Model):
             models.Index(fields=["service", "instance", "window_start"], name="metricpoint_series"),
             models.Index(fields=["window_start"], name="metricpoint_window"),
         ]
+
+
+class UsagePoint(models.Model):
+    """What one instance's processes used, sampled by its node agent (CPU cores, memory MB; GPU
+    utilisation is that of the instance's machine, for instances that hold GPUs)."""
+
+    service = models.CharField(max_length=128)
+    instance = models.CharField(max_length=160)
+    time = models.DateTimeField()
+    cpu_cores = models.FloatField()
+    memory_mb = models.FloatField()
+    gpu_utilization = models.FloatField(default=0)
+
+    class Meta:
+        ordering = ["time", "id"]
+        indexes = [models.Index(fields=["service", "time"], name="usagepoint_series")]

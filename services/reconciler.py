@@ -147,6 +147,7 @@ def instance_spec(instance: Instance) -> dict:
                     (("model", "model_path"), ("processor", "processor_path"),
                      ("warm_up", "warm_up_data_path"))},
         "pinned": version.pinned_sources,
+        "gpu": instance.gpu,
         "startup_timeout": STARTUP_TIMEOUT_SECONDS,
     }
 

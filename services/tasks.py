@@ -1,7 +1,8 @@
 """Control-plane tasks of the deployment engine (queue `control`)."""
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from celery import shared_task
+from django.conf import settings
 
 from services import (
     agent_tasks,  # noqa: F401  (registers the agents' tasks with the app)
@@ -11,6 +12,7 @@ from services import (
     schedules,
 )
 from services.models import Service
+from services.monitoring import usage
 
 
 @shared_task(name="services.report_event", ignore_result=True)
@@ -53,3 +55,14 @@ def check_redeploy(self, schedule_id: int, version: int, deadline: str) -> None:
 @shared_task(name="services.meter_public_instances", ignore_result=True)
 def meter_public_instances() -> None:
     metering.meter_public_instances()
+
+
+@shared_task(name="services.record_usage", ignore_result=True)
+def record_usage(samples: list[dict]) -> None:
+    """Resource usage of instances, sampled by their agents."""
+    usage.record(samples)
+
+
+@shared_task(name="services.forget_old_usage", ignore_result=True)
+def forget_old_usage() -> None:
+    usage.delete_expired(timedelta(days=settings.EAS_METRICS_RETENTION_DAYS))

@@ -19,7 +19,8 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 # Short periods so that liveness, reconcile ticks and draining happen within test timeouts.
-FAST_TICKS = {"EAS_HEARTBEAT_SECONDS": "1", "EAS_RECONCILE_SECONDS": "2", "EAS_DRAIN_SECONDS": "0.5"}
+FAST_TICKS = {"EAS_HEARTBEAT_SECONDS": "1", "EAS_RECONCILE_SECONDS": "2", "EAS_DRAIN_SECONDS": "0.5",
+              "EAS_USAGE_SECONDS": "1"}
 
 
 def free_port() -> int:

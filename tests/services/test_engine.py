@@ -179,3 +179,23 @@ def test_deployment_completes_after_the_control_worker_is_killed(tenant, dedicat
     control_worker.start()
     wait_for_status(tenant, "resilient", "Running", running=2)
     assert answers(tenant, "resilient") == ["v1:hello", "v1:hello"]
+
+
+def test_agents_sample_instance_usage_for_the_charts(tenant, dedicated_group, start_agent, echo_processor):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from services.models import UsagePoint
+    from services.monitoring.usage import usage_series
+
+    start_agent("node-a")
+    create_service(tenant, echo_description(echo_processor, dedicated_group, name="watched", instance=2))
+    wait_for_status(tenant, "watched", "Running", running=2)
+    harness.wait_until(lambda: UsagePoint.objects.filter(service="watched").values("instance").distinct().count() == 2,
+                       30, "no usage samples from the agent")
+    sample = UsagePoint.objects.filter(service="watched").first()
+    assert sample.memory_mb > 10 and sample.cpu_cores >= 0
+    series = usage_series("watched", timezone.now() - timedelta(minutes=5))
+    assert series and max(point["instances"] for point in series) == 2
+    assert max(point["memory_mb"] for point in series) > sample.memory_mb
