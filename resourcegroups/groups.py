@@ -54,7 +54,7 @@ def with_usage(queryset):
     def total(field, output=None):
         return Coalesce(Sum(field, output_field=output), Value(0, output_field=output) if output else 0)
 
-    return queryset.annotate(
+    return queryset.select_related("account").annotate(
         instance_count=Count("machines"),
         cpu_count=total("machines__cpu"),
         gpu_count=total("machines__gpu"),

@@ -70,6 +70,7 @@ class ResourceSerializer(serializers.Serializer):
     ResourceId = serializers.CharField(source="group_id")
     ResourceName = serializers.CharField(source="name")
     ResourceType = serializers.CharField(source="kind")
+    OwnerUid = serializers.CharField(source="account.uid", default="")
     Status = serializers.CharField(source="status")
     Message = serializers.CharField(source="message")
     CpuCount = serializers.IntegerField(source="cpu_count")
@@ -88,7 +89,6 @@ class ResourceSerializer(serializers.Serializer):
 class ResourceDetailSerializer(ResourceSerializer):
     """DescribeResourceResponseBody (ExtraData is a JSON string there)."""
 
-    OwnerUid = serializers.CharField(source="account.uid")
     CpuUsed = serializers.SerializerMethodField()
     GpuUsed = serializers.FloatField(source="gpu_used")
     Memory = serializers.IntegerField(source="memory_mb")
