@@ -4,13 +4,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SDK_VENV := .venv-sdk
 
-.PHONY: up test install install-dev sdk-venv system-deps lint bench clean
+.PHONY: up test install install-dev sdk-venv frontend system-deps lint bench clean
 
-up: install
+up: install frontend
 	scripts/system-deps.sh up
 	$(PY) manage.py up
 
-test: install-dev sdk-venv
+test: install-dev sdk-venv frontend
 	scripts/system-deps.sh test
 	scripts/test.sh
 
@@ -38,6 +38,14 @@ $(SDK_VENV)/.installed:
 	$(SDK_VENV)/bin/pip install -q eas-prediction
 	touch $@
 
+# The console's browser packages, from the npm registry (copied into a git-ignored static folder).
+frontend: node_modules/.installed
+
+node_modules/.installed: package.json package-lock.json frontend/build.py
+	scripts/system-deps.sh node
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 lint: install-dev
 	$(VENV)/bin/ruff check .
 
@@ -45,4 +53,4 @@ bench: install-dev sdk-venv
 	for b in tests/bench/bench_*.py; do $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(SDK_VENV) var/test
+	rm -rf $(VENV) $(SDK_VENV) node_modules frontend/static/frontend/vendor var/test

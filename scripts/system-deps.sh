@@ -2,13 +2,17 @@
 # Debian packages the platform needs, installed only when missing.
 #   up:   redis-server (embedded Redis when REDIS_URL is unset), a JRE for the PMML processor
 #   test: the same, plus gcc for native processors and Chromium for browser tests
+#   node: Node.js and npm, for the console's browser packages
 set -euo pipefail
 purpose=${1:-up}
 missing=()
 need() { command -v "$1" >/dev/null 2>&1 || missing+=("$2"); }
 
-if [ -z "${REDIS_URL:-}" ]; then need redis-server redis-server; fi
-need java default-jre-headless
+if [ "$purpose" = node ]; then
+  need node nodejs
+  need npm npm
+elif [ -z "${REDIS_URL:-}" ]; then need redis-server redis-server; fi
+if [ "$purpose" != node ]; then need java default-jre-headless; fi
 if [ "$purpose" = test ]; then
   need redis-server redis-server
   need gcc gcc
