@@ -107,6 +107,9 @@ def test_deploy_an_uploaded_tensorflow_model(page, live, tf_model):
     screenshot(page, "deploy-wizard-model")
 
     page.get_by_role("button", name="Next").click()
+    summary = page.get_by_test_id("deploy-summary")
+    expect(summary).to_contain_text("browser-pool")
+    expect(summary).to_contain_text(model_path)
     page.fill("#id_name", NAME)
     page.fill("#id_instances", "1")
     page.fill("#id_cpu", "1")
@@ -118,8 +121,7 @@ def test_deploy_an_uploaded_tensorflow_model(page, live, tf_model):
     events = page.get_by_test_id("events")
     expect(events).to_contain_text("is being created")
     expect(events).to_contain_text("Service is running", timeout=180_000)
-    page.reload()
-    expect(page.get_by_test_id("service-status")).to_have_text("Running")
+    expect(page.get_by_test_id("service-status")).to_have_text("Running")  # follows the events
     expect(page.locator("#events-live")).to_have_text("live")
     screenshot(page, "service-events")
 

@@ -227,3 +227,16 @@ def test_monitoring_buckets_windows_on_a_grid(console, service, settings):
     data = console.get(SERVICE + "monitoring/data/?range=15m").json()
     assert sum(data["calls"]["qps"]) == pytest.approx(5.0) and data["machines"] == []
     assert MetricPoint.objects.count() == 1
+
+
+def test_buy_prepaid_group_pays_for_the_period(console, owner):
+    assert b"1 year" in console.get("/resource-groups/buy/prepaid/").content
+    response = console.post("/resource-groups/buy/prepaid/", {
+        "region": "cn-shanghai", "machine_type": "ecs.c5.6xlarge", "count": 2, "months": 3, "auto_renew": "on"})
+    assert response.status_code == 302
+    order = Order.objects.get(account=owner)
+    group = order.group
+    assert (group.charge_type, group.auto_renew, group.renew_months) == ("PrePaid", True, 3)
+    assert (order.count, order.months) == (2, 3) and order.amount > 0
+    page = console.get(f"/resource-groups/{group.group_id}/?tab=orders").content.decode()
+    assert order.order_id in page and str(order.amount) in page

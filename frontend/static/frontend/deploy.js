@@ -25,12 +25,25 @@
     const mode = checkedValue("mode") || "new";
     const shown = { public: !dedicated, dedicated, custom, new: mode === "new", bluegreen: mode === "bluegreen" };
     form.querySelectorAll("[data-when]").forEach((part) => { part.hidden = !shown[part.dataset.when]; });
+    summarize();
+  }
+
+  // Panel 2 repeats what panel 1 chose, so the deployment is confirmed as a whole.
+  function summarize() {
+    const chosen = (name) => field(name).selectedOptions[0].textContent;
+    const custom = field("processor").value === "custom";
+    form.querySelector("[data-summary=resource_group]").textContent = chosen("resource_group");
+    form.querySelector("[data-summary=processor]").textContent = custom
+      ? `Custom (${field("processor_type").value}): ${field("processor_entry").value || "no main file"} from ${field("processor_path").value || "no package"}`
+      : chosen("processor");
+    form.querySelector("[data-summary=model_path]").textContent = field("model_path").value || "none";
   }
 
   form.addEventListener("click", (event) => {
     const target = event.target.closest("[data-goto], [data-step]");
     if (!target) return;
     event.preventDefault();
+    summarize();
     goTo(target.dataset.goto || target.dataset.step);
   });
   form.addEventListener("change", refresh);

@@ -7,8 +7,26 @@
 
   // Events arrive as history, then live lines; a line may come twice around the switch, so ids
   // already shown are skipped. The stream reconnects unless the service is gone (close 4404).
+  // Parts of the page marked data-refresh are re-read from the server after live events, so the
+  // status and counts follow the deployment without a reload.
+  let refreshTimer = null;
+  function refreshParts() {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(async () => {
+      const response = await fetch(location.href, { credentials: "same-origin" });
+      if (!response.ok) return;
+      const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+      document.querySelectorAll("[data-refresh]").forEach((part) => {
+        const replacement = fresh.querySelector(`[data-refresh="${part.dataset.refresh}"]`);
+        if (replacement) part.replaceWith(document.importNode(replacement, true));
+      });
+      htmx.process(document.body);
+    }, 700);
+  }
+
   function streamEvents(box, indicator) {
     const seen = new Set();
+    const rendered = new Date(box.dataset.rendered);
     let retry = 1000;
     const connect = () => {
       const scheme = location.protocol === "https:" ? "wss:" : "ws:";
@@ -27,6 +45,7 @@
         line.append(time, event.line);
         box.append(line);
         if (atBottom) box.scrollTop = box.scrollHeight;
+        if (new Date(event.time) > rendered) refreshParts();
       };
       socket.onclose = (close) => {
         indicator.classList.remove("on");
