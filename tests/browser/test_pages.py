@@ -240,3 +240,23 @@ def test_buy_prepaid_group_pays_for_the_period(console, owner):
     assert (order.count, order.months) == (2, 3) and order.amount > 0
     page = console.get(f"/resource-groups/{group.group_id}/?tab=orders").content.decode()
     assert order.order_id in page and str(order.amount) in page
+
+
+def test_group_dialogs_place_orders_or_say_why_not(console, postpaid_group):
+    base = f"/resource-groups/{postpaid_group.group_id}/"
+    dialog = console.get(base + "scale/", headers={"HX-Request": "true"})
+    assert dialog.status_code == 200 and b"Scale the resource group" in dialog.content
+    assert b"<html" not in dialog.content  # a fragment for the page's dialog
+    assert console.post(base + "scale/", {"count": 2}).status_code == 302
+    assert Order.objects.get(group=postpaid_group).kind == "ScaleUp"
+    temporary = console.post(base + "temporary/", {"count": 1})
+    assert temporary.status_code == 400 and b"for prepaid resource groups" in temporary.content
+    renew = console.post(base + "renew/", {"months": 1})
+    assert renew.status_code == 400 and b"Only prepaid resource groups are renewed" in renew.content
+    kept = console.post(base + "delete/")
+    assert kept.status_code == 400 and b"Stop the resource group" in kept.content
+    assert console.post(base + "settings/", {"name": "renamed"}).status_code == 302
+    machine = postpaid_group.machines.get()
+    assert console.post(f"{base}machines/{machine.instance_id}/release/").status_code == 302
+    postpaid_group.refresh_from_db()
+    assert (postpaid_group.name, postpaid_group.status, postpaid_group.machines.count()) == ("renamed", "Stopped", 0)
