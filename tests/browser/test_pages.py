@@ -5,6 +5,7 @@ The browser flow (test_console.py) shows the pages work end to end; these check 
 import json
 import re
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -12,7 +13,7 @@ from django.utils import timezone
 from console.iam.accounts import create_main_account
 from frontend import tfjson
 from frontend.views.monitoring import on_grid
-from resourcegroups.models import Order, ResourceGroup
+from resourcegroups.models import Order, Price, ResourceGroup
 from services import operations
 from services.models import MetricPoint, Service
 from services.monitoring.counts import CallCounts
@@ -230,6 +231,9 @@ def test_monitoring_buckets_windows_on_a_grid(console, service, settings):
 
 
 def test_buy_prepaid_group_pays_for_the_period(console, owner):
+    # Live-process tests flush the database, default prices included.
+    Price.objects.get_or_create(machine_type="ecs.c5.6xlarge", kind=Price.Kind.PREPAID_MONTH,
+                                defaults={"unit_price": Decimal("3000")})
     assert b"1 year" in console.get("/resource-groups/buy/prepaid/").content
     response = console.post("/resource-groups/buy/prepaid/", {
         "region": "cn-shanghai", "machine_type": "ecs.c5.6xlarge", "count": 2, "months": 3, "auto_renew": "on"})
