@@ -95,6 +95,7 @@ class InstanceProcess:
     restart_at: float = 0.0
     started_at: float = 0.0
     gpu: int = 0
+    token: str = ""
     healthy: bool = False
     ever_healthy: bool = False
     stopping: bool = False
@@ -107,7 +108,8 @@ class InstanceProcess:
             self.process = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT,
                                             stdin=subprocess.DEVNULL, start_new_session=True,
                                             preexec_fn=die_with_agent,
-                                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                            env={**os.environ, "PYTHONUNBUFFERED": "1",
+                                                 "EAS_SERVICE_TOKEN": self.token})
         self.started_at = time.monotonic()
         self.healthy = False
 
@@ -145,7 +147,7 @@ class InstanceSupervisor:
         return self.data_dir / "instances" / name / "instance.log"
 
     def start(self, instance_id: int, name: str, argv_for_port, startup_timeout: float, gpu: int = 0,
-              **report_fields) -> int:
+              token: str = "", **report_fields) -> int:
         """Start an instance unless it already runs here; returns its port."""
         with self.lock:
             existing = self.instances.get(instance_id)
@@ -153,7 +155,7 @@ class InstanceSupervisor:
                 return existing.port
             port = free_port()
             instance = InstanceProcess(instance_id, name, argv_for_port(port), port,
-                                       self.log_path(name), startup_timeout, gpu=gpu)
+                                       self.log_path(name), startup_timeout, gpu=gpu, token=token)
             instance.spawn()
             self.instances[instance_id] = instance
         self.report(instance_id, "Starting", port=port, message=f"process {instance.process.pid} started",

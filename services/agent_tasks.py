@@ -61,7 +61,7 @@ def start_instance(spec: dict) -> None:
         report(spec["instance_id"], "Failed", message=f"preparing the instance failed: {exc}")
         return
     supervisor().start(spec["instance_id"], spec["name"], prepared.argv_for_port, spec["startup_timeout"],
-                       gpu=spec["gpu"], pins=prepared.pins)
+                       gpu=spec["gpu"], token=spec["token"], pins=prepared.pins)
 
 
 @shared_task(name="services.stop_instance", ignore_result=True)

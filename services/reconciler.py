@@ -148,6 +148,7 @@ def instance_spec(instance: Instance) -> dict:
                      ("warm_up", "warm_up_data_path"))},
         "pinned": version.pinned_sources,
         "gpu": instance.gpu,
+        "token": instance.service.token,
         "startup_timeout": STARTUP_TIMEOUT_SECONDS,
     }
 

@@ -82,7 +82,7 @@ def check(schedule_id: int, version: int, deadline: datetime) -> str:
         return _roll_back(schedule, version, "the new version did not come up in time")
     try:
         response = httpx.post(f"http://{instance.host}:{instance.port}/", content=schedule.check_body.encode(),
-                              timeout=CHECK_TIMEOUT_SECONDS)
+                              headers={"Authorization": service.token}, timeout=CHECK_TIMEOUT_SECONDS)
     except httpx.HTTPError as error:
         return _roll_back(schedule, version, f"check request failed: {error}")
     if response.status_code != schedule.expect_status:

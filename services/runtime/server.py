@@ -6,7 +6,13 @@ Paths:
   /v1/models/... TF Serving REST API (TensorFlow processors only)
   anything else  the prediction endpoint: POST body -> processor; GET or an empty body -> model
                  structure JSON when the processor has one. The gateway forwards
-                 /api/predict/<service>/<sub> as /<sub>; the sub-path reaches custom processors.
+                 /api/predict/<service>/<sub> as /<sub>; clients calling the instance directly
+                 (VPC direct mode) use the full path, which is read the same way. The sub-path
+                 reaches custom processors.
+
+With a service token (env EAS_SERVICE_TOKEN, set by the node agent; not a flag, to keep it out
+of `ps`), prediction calls must carry it, plainly or as the eas-prediction SDK's signature,
+exactly as at the gateway; otherwise 401.
 
 The port is bound before the model loads, so /health answers 503 "loading" from the first second.
 SIGTERM/SIGINT: /health turns 503 "stopping", new requests get 503, queued and running requests
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import tempfile
 import time
@@ -24,6 +31,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
+
+from services.gateway.auth import is_signature, signature_matches, token_matches
 
 from .config import ConfigError, RuntimeConfig
 from .engine import Engine
@@ -36,13 +45,23 @@ log = logging.getLogger("services.runtime.server")
 
 MAX_BODY_BYTES = 512 * 1024 * 1024
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+PREDICT_PREFIX = "/api/predict/"
+
+
+def sub_path(path: str) -> str:
+    """`/api/predict/<service>/<sub>` → `/<sub>`; any other path is already a sub-path."""
+    if not path.startswith(PREDICT_PREFIX):
+        return path
+    _, _, rest = path[len(PREDICT_PREFIX):].partition("/")
+    return "/" + rest
 
 
 class Instance:
     """HTTP front of one engine; the processor's extra API (if any) is bound once it exists."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, token: str = "") -> None:
         self.engine = engine
+        self.token = token
         self.metrics = engine.metrics
         self.extra_prefix: str | None = None
         self.extra_handler = None
@@ -63,16 +82,28 @@ class Instance:
         return web.Response(body=self.metrics.render(), headers={"Content-Type": self.metrics.content_type})
 
     async def predict(self, request: web.Request) -> web.Response:
-        if self.extra_prefix is not None and request.path.startswith(self.extra_prefix):
-            return await self.extra_handler(request)
         started = time.perf_counter()
         body = await request.read()
-        result = await self.engine.handle(Request(body, request.path))
+        if self.token and not self.authorized(request, body):
+            return web.Response(status=401, text="Unauthorized: wrong or missing token")
+        if self.extra_prefix is not None and request.path.startswith(self.extra_prefix):
+            return await self.extra_handler(request)
+        result = await self.engine.handle(Request(body, sub_path(request.path)))
         response = web.Response(body=result.body, status=result.status, headers={"Content-Type": result.content_type})
         if result.close_connection:
             response.force_close()
         self.metrics.observe_request(result.status, len(body), len(result.body), time.perf_counter() - started)
         return response
+
+
+    def authorized(self, request: web.Request, body: bytes) -> bool:
+        header = request.headers.get("Authorization", "")
+        if is_signature(header):
+            return signature_matches(header, [self.token], verb=request.method, body=body,
+                                     content_type=request.headers.get("Content-Type", ""),
+                                     date=request.headers.get("Date", ""),
+                                     resources=[request.path, request.path_qs])
+        return token_matches(header, [self.token])
 
 
 async def serve(config: RuntimeConfig, factory: Callable[[], Processor] | None = None) -> int:
@@ -101,7 +132,7 @@ async def serve(config: RuntimeConfig, factory: Callable[[], Processor] | None =
 async def _run(config: RuntimeConfig, factory: Callable[[], Processor], warm_up_file: Path | None) -> int:
     loop = asyncio.get_running_loop()
     engine = Engine(config.rpc, RuntimeMetrics(), warm_up_file, config.warm_up_count)
-    instance = Instance(engine)
+    instance = Instance(engine, os.environ.get("EAS_SERVICE_TOKEN", ""))
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)

@@ -112,7 +112,9 @@ def test_pysdk_init_pack_and_deploy_on_the_dedicated_group(platform, tmp_path):
     instance = platform.instances("pysdk_demo")[0]
     assert instance["HostName"] == "cli-dedicated"
     url = f"http://{instance['InnerIP']}:{instance['InstancePort']}/"
-    assert (_answer(url, b"2 103"), _answer(url, b"2 104"), _answer(url, b"2 105")) == ("True", "True", "False")
+    token = platform.describe("pysdk_demo")["AccessToken"]
+    assert (_answer(url, b"2 103", token), _answer(url, b"2 104", token),
+            _answer(url, b"2 105", token)) == ("True", "True", "False")
     platform.ok("delete", "pysdk_demo", "-y")
 
 
@@ -126,10 +128,11 @@ def test_custom_processor_on_the_public_group_is_refused(platform, echo_app, tmp
                     r"resource group", result.stderr), result.stderr
 
 
-def _answer(url: str, body: bytes) -> str | None:
-    """The processor's answer, or None while the server is not up or not ready."""
+def _answer(url: str, body: bytes, token: str = "") -> str | None:
+    """The processor's answer, or None while the server is not up or not ready. Deployed
+    instances check the service token; `eascmd test` runs without one."""
     try:
-        response = httpx.post(url, content=body, timeout=5)
+        response = httpx.post(url, content=body, headers={"Authorization": token} if token else {}, timeout=5)
     except httpx.HTTPError:
         return None
     return response.text if response.status_code in (200, 400) else None

@@ -32,8 +32,10 @@ def pmml_description(model_path, name="pmml_example", **extra) -> dict:
 
 def scores(platform, name: str) -> list[float]:
     """What each Running instance of the service answers for RECORD."""
-    return [httpx.post(f"http://{i['InnerIP']}:{i['InstancePort']}/", json=[RECORD], timeout=10).json()[0][
-        "predicted_y"] for i in platform.instances(name) if i["Status"] == "Running"]
+    token = {"Authorization": platform.describe(name)["AccessToken"]}
+    return [httpx.post(f"http://{i['InnerIP']}:{i['InstancePort']}/", json=[RECORD], headers=token,
+                       timeout=10).json()[0]["predicted_y"]
+            for i in platform.instances(name) if i["Status"] == "Running"]
 
 
 def cell(output: str, key: str) -> str:
@@ -189,7 +191,9 @@ def test_seed_tensorflow_example(platform, tmp_path):
     described = platform.ok("desc", "mnist_saved_model_example")
     assert (cell(described, "Status"), cell(described, "Image")) == ("Running", "tensorflow_cpu_1.12")
     instance = platform.instances("mnist_saved_model_example")[0]
-    structure = httpx.post(f"http://{instance['InnerIP']}:{instance['InstancePort']}/", content=b"", timeout=10).json()
+    token = {"Authorization": platform.describe("mnist_saved_model_example")["AccessToken"]}
+    structure = httpx.post(f"http://{instance['InnerIP']}:{instance['InstancePort']}/", content=b"", headers=token,
+                           timeout=10).json()
     assert structure["signature_name"] == "predict_images"
     assert structure["inputs"] == [{"name": "images", "shape": [-1, 784], "type": "DT_FLOAT"}]
     platform.ok("delete", "mnist_saved_model_example", "-y")

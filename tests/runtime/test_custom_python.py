@@ -49,7 +49,8 @@ def test_request_context_model_and_env_folder(start_server, python_apps, pmml_mo
     server = start_server(python_args(python_apps.behaviour, "--model", str(pmml_model),
                                       "--model-config", '{"threshold": 3}'))
     details = server.post(b"describe", path="/api/predict/svc/sub/path").json()
-    assert details["path"] == "/api/predict/svc/sub/path"
+    # Called directly at the full path, the processor sees the sub-path, as through the gateway.
+    assert details["path"] == "/sub/path"
     assert details["model_path"] == str(pmml_model)
     assert details["model_config"] == '{"threshold": 3}'
     assert details["envlib"] == "from-ENV"

@@ -5,7 +5,7 @@ import signal
 import httpx
 import pytest
 
-from services.models import Instance
+from services.models import Instance, Service
 from tests import harness
 from tests.services.conftest import create_service, describe, events, instances, wait_for_status
 
@@ -20,8 +20,11 @@ def echo_description(processor_dir, group, *, name="echo", instance=1, tag="v1",
     }
 
 
-def call(instance: dict, body: bytes = b"hello") -> str:
-    response = httpx.post(f"http://{instance['InnerIP']}:{instance['InstancePort']}/", content=body, timeout=10)
+def call(instance: dict, body: bytes = b"hello", token: str | None = None) -> str:
+    """An instance's answer, called directly (as in VPC direct mode) with its service's token."""
+    token = token if token is not None else Service.objects.get(instances__name=instance["InstanceName"]).token
+    response = httpx.post(f"http://{instance['InnerIP']}:{instance['InstancePort']}/", content=body,
+                          headers={"Authorization": token}, timeout=10)
     assert response.status_code == 200, response.text
     return response.text
 
@@ -54,6 +57,11 @@ def test_create_scale_update_switch_stop_start_delete(tenant, dedicated_group, s
     first = instances(tenant, "echo")
     assert {i["HostName"] for i in first} == {"node-a", "node-b"}, "instances are spread over machines"
     assert [call(i) for i in first] == ["v1:hello", "v1:hello"]
+    direct = f"http://{first[0]['InnerIP']}:{first[0]['InstancePort']}/api/predict/echo"
+    assert httpx.post(direct, content=b"hello", timeout=10).status_code == 401, "direct calls need the token"
+    assert httpx.post(direct, content=b"hello", headers={"Authorization": "wrong"}, timeout=10).status_code == 401
+    answer = httpx.post(direct, content=b"hello", headers={"Authorization": service["AccessToken"]}, timeout=10)
+    assert (answer.status_code, answer.text) == (200, "v1:hello")
     lines = events(tenant, "echo")
     assert "[OK] Waiting [Total: 2, Pending: 2, Running: 0]" in lines
     assert lines[-1] == "[OK] Service is running"

@@ -54,11 +54,12 @@ def test_tensorflow_archive_over_http_serves_predictions(tenant, public_agent, f
     instance = Instance.objects.get(service__name="mnist")
     base = f"http://{instance.host}:{instance.port}/"
 
-    structure = httpx.get(base, timeout=10).json()
+    token = {"Authorization": instance.service.token}
+    structure = httpx.get(base, headers=token, timeout=10).json()
     assert structure["signature_name"] == "predict_images"
     assert structure["inputs"][0]["name"] == "images"
     images = np.random.default_rng(7).random((3, 784), dtype=np.float32)
-    response = httpx.post(base, content=images_request(images), timeout=30)
+    response = httpx.post(base, content=images_request(images), headers=token, timeout=30)
     assert response.status_code == 200, response.text
     scores = tf_predict_pb2.PredictResponse.FromString(response.content).outputs["scores"]
     got = np.array(scores.float_val, dtype=np.float32).reshape(3, 10)
