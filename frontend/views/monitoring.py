@@ -1,9 +1,10 @@
 """Monitoring charts of a service or one of its instances (SPEC M1, seed 6.6's metrics).
 
 Call metrics are the gateway's stored windows (services.monitoring.series), put on a fixed grid
-so that windows without calls read as zero and long ranges stay a few hundred points. Machine
-usage (CPU cores, memory, GPU) is what the instances' machines reported at their last heartbeat;
-the page keeps the samples it has seen while open.
+so that windows without calls read as zero and long ranges stay a few hundred points. Resource
+usage (CPU cores, memory MB, GPU utilisation) is what the node agents sampled from the
+instances' processes (services.monitoring.usage), on the same grid: the service's instances
+added up, or the chosen instance alone.
 """
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from frontend.views.common import console_page, find_service
 from services.gateway.config import GatewayConfig
 from services.models import Instance
 from services.monitoring.series import call_series
+from services.monitoring.usage import usage_series
 
 RANGES = {"15m": timedelta(minutes=15), "1h": timedelta(hours=1), "6h": timedelta(hours=6),
           "24h": timedelta(hours=24), "7d": timedelta(days=7)}
@@ -24,6 +26,7 @@ MAX_POINTS = 360
 RATE_FIELDS = ("qps", "2xx_per_second", "4xx_per_second", "5xx_per_second", "in_kb_per_second",
                "out_kb_per_second")
 LATENCY_FIELDS = ("latency_avg_ms", "latency_p50_ms", "latency_p90_ms", "latency_p99_ms")
+USAGE_FIELDS = ("cpu_cores", "memory_mb", "gpu_utilization")
 
 
 @console_page
@@ -47,15 +50,24 @@ def data(request, principal, region, name):
     now = timezone.now()
     series = call_series(service.name, now - span, instance=instance)
     step = max(GatewayConfig.from_env().metrics_flush_seconds, span.total_seconds() / MAX_POINTS)
-    machines = Instance.objects.filter(service=service, status__in=Instance.LIVE, machine__isnull=False)
-    if instance:
-        machines = machines.filter(name=instance)
-    usage = [{"machine": m.name, "cpu": m.cpu, "cpu_used": m.cpu_used, "memory_mb": m.memory_mb,
-              "memory_used_mb": m.memory_used_mb, "gpu": m.gpu, "gpu_utilization": m.gpu_utilization,
-              "heartbeat": m.last_heartbeat.isoformat() if m.last_heartbeat else None}
-             for m in {i.machine_id: i.machine for i in machines.select_related("machine")}.values()]
+    usage = usage_series(service.name, now - span, instance=instance, bucket_seconds=int(step))
     return JsonResponse({"calls": on_grid(series, now - span, now, step), "step": step,
-                         "machines": usage, "now": now.timestamp()})
+                         "usage": usage_on_grid(usage, now - span, now, int(step)), "now": now.timestamp()})
+
+
+def usage_on_grid(series: list[dict], start: datetime, end: datetime, step: int) -> dict:
+    """Usage buckets placed on the chart grid; a bucket without samples stays empty (None)."""
+    first = int(start.timestamp() // step)
+    count = int(end.timestamp() // step) - first + 1
+    columns = {"time": [(first + i) * step for i in range(count)]}
+    for field in USAGE_FIELDS:
+        columns[field] = [None] * count
+    for point in series:
+        index = int(point["time"].timestamp() // step) - first
+        if 0 <= index < count:
+            for field in USAGE_FIELDS:
+                columns[field][index] = point[field]
+    return columns
 
 
 def on_grid(series: list[dict], start: datetime, end: datetime, step: float) -> dict:

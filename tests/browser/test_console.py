@@ -221,7 +221,8 @@ def test_monitoring_charts_fill_after_calls(page, live):
     page.goto(f"/services/cn-shanghai/{NAME}/monitoring/?range=15m")
     for chart in ("qps", "codes", "ratios", "latency", "traffic"):
         expect(page.locator(f"[data-chart={chart}]")).to_have_attribute("data-has-data", "true")
-    expect(page.locator("[data-chart=cpu]")).to_contain_text(NODE)
+    for chart in ("cpu", "memory"):  # sampled from the instances' processes by the agent
+        expect(page.locator(f"[data-chart={chart}]")).to_have_attribute("data-has-data", "true")
     screenshot(page, "monitoring", full_page=True)
     screenshot_overview(page)
 

@@ -8,7 +8,6 @@
   let range = params.get("range") || form.querySelector("[data-range].active").dataset.range;
   let timer = null;
   const charts = {};
-  const machineSamples = { time: [], byMachine: {} };
   const COLORS = ["#1f6feb", "#2ea043", "#d29922", "#cf222e", "#8250df", "#0a7ea4", "#bf3989"];
 
   const CALL_CHARTS = {
@@ -18,7 +17,11 @@
     latency: [["latency_avg_ms", "avg"], ["latency_p50_ms", "P50"], ["latency_p90_ms", "P90"], ["latency_p99_ms", "P99"]],
     traffic: [["in_kb_per_second", "in KB/s"], ["out_kb_per_second", "out KB/s"]],
   };
-  const MACHINE_CHARTS = { cpu: "cpu_used", memory: "memory_used_mb", gpu: "gpu_utilization" };
+  const USAGE_CHARTS = {
+    cpu: [["cpu_cores", "cores"]],
+    memory: [["memory_mb", "MB"]],
+    gpu: [["gpu_utilization", "GPU %"]],
+  };
 
   function plotOf(name) {
     return document.querySelector(`[data-chart=${name}] .plot`);
@@ -49,33 +52,6 @@
     charts[name] = { key, plot: new uPlot(options, columns, box) };
   }
 
-  function drawMachines(machines, now) {
-    machineSamples.time.push(now);
-    const names = machines.map((m) => m.machine);
-    machines.forEach((m) => {
-      const samples = machineSamples.byMachine[m.machine] || (machineSamples.byMachine[m.machine] = {});
-      Object.values(MACHINE_CHARTS).forEach((field) => {
-        samples[field] = samples[field] || new Array(machineSamples.time.length - 1).fill(null);
-        samples[field].push(m[field]);
-      });
-    });
-    Object.entries(machineSamples.byMachine).forEach(([name, samples]) => {
-      if (names.includes(name)) return;
-      Object.values(samples).forEach((list) => list.push(null));
-    });
-    Object.entries(MACHINE_CHARTS).forEach(([chart, field]) => {
-      const machineNames = Object.keys(machineSamples.byMachine);
-      if (!machineNames.length) {
-        plotOf(chart).innerHTML = '<div class="no-data">No instance is placed on a machine.</div>';
-        return;
-      }
-      // Samples start when the page opens: the axis still shows the last five minutes.
-      const start = machineSamples.time[machineSamples.time.length - 1] - 300;
-      const times = [Math.min(start, machineSamples.time[0]), ...machineSamples.time];
-      draw(chart, machineNames, [times, ...machineNames.map((name) => [null, ...machineSamples.byMachine[name][field]])], true);
-    });
-  }
-
   async function refresh() {
     const query = new URLSearchParams({ range, instance: form.elements.instance.value });
     const response = await fetch(`${form.dataset.url}?${query}`, { credentials: "same-origin" });
@@ -87,7 +63,9 @@
     Object.entries(CALL_CHARTS).forEach(([chart, fields]) => {
       draw(chart, fields.map(([, label]) => label), [data.calls.time, ...fields.map(([field]) => data.calls[field])]);
     });
-    drawMachines(data.machines, data.now);
+    Object.entries(USAGE_CHARTS).forEach(([chart, fields]) => {
+      draw(chart, fields.map(([, label]) => label), [data.usage.time, ...fields.map(([field]) => data.usage[field])], true);
+    });
     document.getElementById("mon-updated").textContent = `Updated ${new Date().toLocaleTimeString()}`;
     form.dataset.loaded = String(Number(form.dataset.loaded || 0) + 1);
   }
@@ -106,8 +84,6 @@
     refresh();
   });
   form.elements.instance.addEventListener("change", () => {
-    machineSamples.time.length = 0;
-    Object.keys(machineSamples.byMachine).forEach((k) => delete machineSamples.byMachine[k]);
     history.replaceState(null, "", `?${new URLSearchParams({ range, instance: form.elements.instance.value })}`);
     refresh();
   });
