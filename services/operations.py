@@ -9,7 +9,7 @@ from console.celery import app as celery_app
 from console.iam.errors import Conflict, InvalidParameter
 from resourcegroups import groups, policy
 from services import events, notifications, reconciler, spec
-from services.models import Instance, Service, ServiceVersion
+from services.models import Instance, MetricPoint, Service, ServiceVersion, UsagePoint
 from services.storage import repository
 from services.storage.errors import StorageError
 
@@ -198,10 +198,14 @@ def release_service(service: Service, weight: int) -> Service:
 
 @transaction.atomic
 def delete_service(service: Service) -> None:
-    """Stop every instance and forget the service; its events go with it."""
+    """Stop every instance and forget the service; its events and monitoring history go with it."""
     service = Service.objects.select_for_update().get(pk=service.pk)
     for instance in service.instances.filter(status__in=Instance.LIVE).select_related("machine"):
         reconciler.drain_instance(instance)
     name = service.name
     service.delete()
+    if not Service.objects.filter(region=service.region, origin_name=name, released=True).exists():
+        # The name may be taken again, by anyone: its charts must not show this service's history.
+        MetricPoint.objects.filter(service=name).delete()
+        UsagePoint.objects.filter(service=name).delete()
     transaction.on_commit(lambda: notifications.routing_changed(name))

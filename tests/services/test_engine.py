@@ -5,7 +5,7 @@ import signal
 import httpx
 import pytest
 
-from services.models import Instance, Service
+from services.models import Instance, Service, UsagePoint
 from tests import harness
 from tests.services.conftest import create_service, describe, events, instances, wait_for_status
 
@@ -99,8 +99,10 @@ def test_create_scale_update_switch_stop_start_delete(tenant, dedicated_group, s
     assert [call(i) for i in instances(tenant, "echo")] == ["v1:hello"]
 
     last = instances(tenant, "echo")[0]
+    harness.wait_until(lambda: UsagePoint.objects.filter(service="echo").exists(), 30, "no usage sampled")
     assert tenant.delete("/api/v2/services/cn-shanghai/echo").status_code == 200
     assert tenant.get("/api/v2/services/cn-shanghai/echo").status_code == 404
+    assert not UsagePoint.objects.filter(service="echo").exists(), "a new 'echo' must not inherit its charts"
 
     def port_closed():
         try:
@@ -194,7 +196,6 @@ def test_agents_sample_instance_usage_for_the_charts(tenant, dedicated_group, st
 
     from django.utils import timezone
 
-    from services.models import UsagePoint
     from services.monitoring.usage import usage_series
 
     start_agent("node-a")
