@@ -134,8 +134,8 @@ def control_worker(log_dir: Path, **env) -> ManagedProcess:
     ], process_env(**FAST_TICKS, **env), log_dir).start()
 
 
-def web_server(log_dir: Path, port: int, **env) -> ManagedProcess:
-    process = ManagedProcess("web", [
+def web_server(log_dir: Path, port: int, name: str = "web", **env) -> ManagedProcess:
+    process = ManagedProcess(name, [
         PYTHON, "-m", "uvicorn", "console.asgi:application", "--host", "127.0.0.1",
         "--port", str(port), "--no-access-log",
     ], process_env(**env), log_dir).start()

@@ -111,7 +111,7 @@ def live(django_db_setup, django_db_blocker, control_worker, process_log_dir):
             gateway = _gateway(process_log_dir)
             processes.append(gateway)
             port = harness.free_port()
-            processes.append(harness.web_server(process_log_dir, port, EAS_GATEWAY_URL=gateway.url,
+            processes.append(harness.web_server(process_log_dir, port, name="browser-web", EAS_GATEWAY_URL=gateway.url,
                                                 EAS_METRICS_FLUSH_SECONDS="1"))
             processes.append(harness.beat(process_log_dir))
             agent = harness.node_agent(process_log_dir, NODE, 16, 65536)
