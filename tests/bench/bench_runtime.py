@@ -32,6 +32,7 @@ sys.path.insert(0, str(REPO_ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from services.runtime.protos import tf_predict_pb2  # noqa: E402
+from tests.runtime.models import build_keras_mlp  # noqa: E402
 
 FLASK_WRAPPER = '''
 import os, sys
@@ -66,30 +67,8 @@ app.run(host="127.0.0.1", port=int(sys.argv[2]), threaded=True)
 
 
 def build_model(directory: Path) -> Path:
-    import keras
-    import tensorflow as tf
-
-    rng = np.random.default_rng(0)
-    images = rng.random((1024, 784), dtype=np.float32)
-    labels = images[:, :10].argmax(axis=1)
-    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(128, activation="relu"),
-                              keras.layers.Dense(10, activation="softmax")])
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    model.fit(images, labels, epochs=1, batch_size=64, verbose=0)
-
-    class Exported(tf.Module):
-        def __init__(self, wrapped) -> None:
-            super().__init__()
-            self.model = wrapped
-
-        @tf.function(input_signature=[tf.TensorSpec([None, 784], tf.float32, name="images")])
-        def predict_images(self, images):
-            return {"scores": self.model(images)}
-
-    exported = Exported(model)
-    path = directory / "mlp"
-    tf.saved_model.save(exported, str(path), signatures={"predict_images": exported.predict_images})
-    return path
+    """The benchmark's MLP: the tests' MNIST-shaped model with a wider hidden layer."""
+    return build_keras_mlp(directory, hidden=128, epochs=1, name="mlp")
 
 
 def request_body() -> bytes:

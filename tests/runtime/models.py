@@ -14,7 +14,7 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def build_keras_mlp(directory: Path) -> Path:
+def build_keras_mlp(directory: Path, *, hidden: int = 32, epochs: int = 2, name: str = "mnist_saved_model") -> Path:
     """MNIST-shaped MLP trained on synthetic data, exported with the seeds' `predict_images`
     signature (input `images` [-1, 784] float, output `scores` [-1, 10])."""
     import keras
@@ -25,11 +25,11 @@ def build_keras_mlp(directory: Path) -> Path:
     labels = (images[:, :10].argmax(axis=1)).astype(np.int64)
     model = keras.Sequential([
         keras.Input((784,)),
-        keras.layers.Dense(32, activation="relu"),
+        keras.layers.Dense(hidden, activation="relu"),
         keras.layers.Dense(10, activation="softmax"),
     ])
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    model.fit(images, labels, epochs=2, batch_size=64, verbose=0)
+    model.fit(images, labels, epochs=epochs, batch_size=64, verbose=0)
 
     class Exported(tf.Module):
         def __init__(self, wrapped) -> None:
@@ -41,7 +41,7 @@ def build_keras_mlp(directory: Path) -> Path:
             return {"scores": self.model(images)}
 
     exported = Exported(model)
-    path = directory / "mnist_saved_model"
+    path = directory / name
     tf.saved_model.save(exported, str(path), signatures={"predict_images": exported.predict_images})
     return path
 
