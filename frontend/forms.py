@@ -147,6 +147,20 @@ class ScaleForm(forms.Form):
                                    help_text="Only the instance count changes: running instances are kept.")
 
 
+class ScheduleForm(forms.Form):
+    """Scheduled redeploy (S12): a new version from a fixed model path on a cron schedule,
+    checked with a request and rolled back when the check fails."""
+
+    cron = forms.CharField(max_length=64, label="Schedule (cron, UTC)", initial="0 2 * * *",
+                           help_text="minute hour day month weekday, e.g. 0 2 * * * for every night at 02:00")
+    model_path = forms.CharField(max_length=1024, label="Model path",
+                                 help_text="The fixed path the new model is published to (oss://, http(s)://)")
+    check_body = forms.CharField(required=False, label="Check request body", widget=forms.Textarea(attrs={"rows": 3}))
+    expect_status = forms.IntegerField(min_value=100, max_value=599, initial=200, label="Expected status")
+    expect_contains = forms.CharField(max_length=256, required=False, label="Expected in the answer")
+    enabled = forms.BooleanField(required=False, initial=True, label="Enabled")
+
+
 class TrafficForm(forms.Form):
     """The seeds' 切换流量 dialog: the original endpoint's traffic split between the two services."""
 

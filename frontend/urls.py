@@ -14,6 +14,7 @@ service_patterns = ([
     path(f"{SERVICE}traffic/", services.traffic, name="traffic"),
     path(f"{SERVICE}add-version/", services.add_version, name="add-version"),
     path(f"{SERVICE}version/", services.switch_version, name="version"),
+    path(f"{SERVICE}schedule/", services.schedule, name="schedule"),
     path(f"{SERVICE}start/", services.start, name="start"),
     path(f"{SERVICE}stop/", services.stop, name="stop"),
     path(f"{SERVICE}restart/", services.restart, name="restart"),

@@ -29,6 +29,7 @@ SERVICE_ACTIONS = {
     "logs": "DescribeServiceLog",
     "monitor": "DescribeServiceMonitoring",
     "endpoints": "DescribeServiceEndpoints",
+    "schedule": "UpdateServiceSchedule",
 }
 
 # The same for a dedicated resource group.

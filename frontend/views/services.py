@@ -10,12 +10,12 @@ from django.views.decorators.http import require_POST
 
 from console.iam.errors import InvalidParameter
 from frontend import tables
-from frontend.forms import AddVersionForm, ScaleForm, TrafficForm
+from frontend.forms import AddVersionForm, ScaleForm, ScheduleForm, TrafficForm
 from frontend.views.common import console_page, find_service, finished, render_dialog, service_permissions
-from services import endpoints, operations
-from services.models import Instance, Service
+from services import endpoints, operations, schedules
+from services.models import Instance, RedeploySchedule, Service
 
-TABS = ("overview", "instances", "versions", "configuration")
+TABS = ("overview", "instances", "versions", "schedule", "configuration")
 
 
 def _detail_url(service: Service) -> str:
@@ -36,9 +36,44 @@ def detail(request, principal, region, name):
         context.update(_instance_context(service))
     elif tab == "versions":
         context["versions"] = service.versions.order_by("-number")
+    elif tab == "schedule":
+        schedule = RedeploySchedule.objects.filter(service=service).first()
+        context.update(schedule=schedule, schedule_form=ScheduleForm(initial=_schedule_initial(schedule)))
     elif tab == "configuration":
         context["configuration"] = json.dumps(service.description, indent=2, ensure_ascii=False)
     return render(request, "frontend/services/detail.html", context)
+
+
+def _schedule_initial(schedule: RedeploySchedule | None) -> dict:
+    if schedule is None:
+        return {}
+    return {"cron": schedule.cron, "model_path": schedule.model_path, "check_body": schedule.check_body,
+            "expect_status": schedule.expect_status, "expect_contains": schedule.expect_contains,
+            "enabled": schedule.enabled}
+
+
+@require_POST
+@console_page
+def schedule(request, principal, region, name):
+    """Set, change or remove (`delete` in the form) the service's scheduled redeploy."""
+    service = find_service(principal, region, name, "UpdateServiceSchedule")
+    url = _detail_url(service) + "?tab=schedule"
+    if "delete" in request.POST:
+        RedeploySchedule.objects.filter(service=service).delete()
+        return finished(request, f"The scheduled redeploy of {service.name} was removed.", url)
+    form = ScheduleForm(request.POST)
+    if form.is_valid():
+        try:
+            schedules.set_schedule(service, **form.cleaned_data)
+        except InvalidParameter as exc:
+            form.add_error(None, exc.message)
+        else:
+            return finished(request, f"{service.name} is redeployed on schedule {form.cleaned_data['cron']}.", url)
+    row = tables.service_rows(principal, [service])[0]
+    return render(request, "frontend/services/detail.html", {
+        "service": service, "row": row, "can": row.can, "tab": "schedule", "status_class": row.status_class,
+        "schedule": RedeploySchedule.objects.filter(service=service).first(), "schedule_form": form,
+    }, status=400)
 
 
 @console_page
