@@ -34,3 +34,17 @@ def web_server(django_db_setup, django_db_blocker, process_log_dir):
     server.base_url = f"http://127.0.0.1:{port}"
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def close_leftover_connections(django_db_setup, django_db_blocker):
+    """Processes killed by tests (SIGKILL on purpose) leave their PostgreSQL sessions behind for
+    a while; end them so that the test database can be dropped at the end of the run."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
