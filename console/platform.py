@@ -30,7 +30,7 @@ def platform_processes() -> list[ProcessSpec]:
             "--dir", str(redis_dir), "--save", "60", "1", "--appendonly", "no",
         ], infrastructure=True))
     specs += [
-        ProcessSpec("web", [python, "-m", "uvicorn", "console.asgi:application",
+        ProcessSpec("web", [python, "-m", "uvicorn", "console.asgi:application", "--lifespan", "off",
                             "--host", bind_host(), "--port", str(settings.EAS_WEB_PORT), "--no-access-log"]),
         ProcessSpec("gateway", [python, "-m", "uvicorn", "services.gateway.app:application",
                                 "--host", bind_host(), "--port", str(settings.EAS_GATEWAY_PORT),
