@@ -49,9 +49,11 @@ def die_with_agent() -> None:
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def machine_gpu_utilization() -> float:
+def gpu_utilization(devices: tuple[int, ...]) -> float:
+    """Mean utilisation of the given GPU indices (nvidia-smi order), 0 when none is visible."""
     gpus = gpu_inventory()
-    return sum(g["utilization"] for g in gpus) / len(gpus) if gpus else 0.0
+    used = [gpus[index]["utilization"] for index in devices if index < len(gpus)]
+    return sum(used) / len(used) if used else 0.0
 
 
 def free_port() -> int:
@@ -94,7 +96,7 @@ class InstanceProcess:
     restarts: int = 0
     restart_at: float = 0.0
     started_at: float = 0.0
-    gpu: int = 0
+    gpu_devices: tuple[int, ...] = ()
     token: str = ""
     healthy: bool = False
     ever_healthy: bool = False
@@ -109,7 +111,8 @@ class InstanceProcess:
                                             stdin=subprocess.DEVNULL, start_new_session=True,
                                             preexec_fn=die_with_agent,
                                             env={**os.environ, "PYTHONUNBUFFERED": "1",
-                                                 "EAS_SERVICE_TOKEN": self.token})
+                                                 "EAS_SERVICE_TOKEN": self.token,
+                                                 "CUDA_VISIBLE_DEVICES": ",".join(map(str, self.gpu_devices))})
         self.started_at = time.monotonic()
         self.healthy = False
 
@@ -130,8 +133,11 @@ class InstanceProcess:
 class InstanceSupervisor:
     """All instances of this machine; one per agent process."""
 
-    def __init__(self, data_dir: Path, report, send_usage=lambda samples: None, usage_seconds: float = 10):
+    def __init__(self, data_dir: Path, report, send_usage=lambda samples: None, usage_seconds: float = 10,
+                 gpu_count: int = 0):
         self.data_dir = data_dir
+        # Each GPU instance gets GPUs of its own (CUDA_VISIBLE_DEVICES); the others see none.
+        self.free_gpus = list(range(gpu_count))
         self.send_report = report  # send_report(instance_id, status, **fields)
         self.send_usage = send_usage  # send_usage([{"instance_id", "cpu_cores", "memory_mb"}, …])
         self.cpu_seconds: dict[int, tuple[float, float]] = {}  # instance → (cpu seconds, when)
@@ -147,15 +153,23 @@ class InstanceSupervisor:
         return self.data_dir / "instances" / name / "instance.log"
 
     def start(self, instance_id: int, name: str, argv_for_port, startup_timeout: float, gpu: int = 0,
-              token: str = "", **report_fields) -> int:
-        """Start an instance unless it already runs here; returns its port."""
+              token: str = "", **report_fields) -> int | None:
+        """Start an instance unless it already runs here; returns its port (None if it cannot start)."""
         with self.lock:
             existing = self.instances.get(instance_id)
             if existing is not None and not existing.stopping:
                 return existing.port
+            if existing is not None:  # started again while stopping: end the old process now
+                self._forget(existing)
+            if gpu > len(self.free_gpus):
+                self.report(instance_id, "Failed", message=f"needs {gpu} GPU, this machine has "
+                                                           f"{len(self.free_gpus)} free")
+                return None
+            devices = tuple(self.free_gpus[:gpu])
+            del self.free_gpus[:gpu]
             port = free_port()
             instance = InstanceProcess(instance_id, name, argv_for_port(port), port,
-                                       self.log_path(name), startup_timeout, gpu=gpu, token=token)
+                                       self.log_path(name), startup_timeout, gpu_devices=devices, token=token)
             instance.spawn()
             self.instances[instance_id] = instance
         self.report(instance_id, "Starting", port=port, message=f"process {instance.process.pid} started",
@@ -257,7 +271,7 @@ class InstanceSupervisor:
             samples.append({"instance_id": instance.instance_id,
                             "cpu_cores": round(max(0.0, cpu - previous[0]) / (now - previous[1]), 3),
                             "memory_mb": round(rss / (1024 * 1024), 1),
-                            "gpu_utilization": machine_gpu_utilization() if instance.gpu else 0.0})
+                            "gpu_utilization": gpu_utilization(instance.gpu_devices)})
         return samples
 
     def _check(self, instance: InstanceProcess) -> None:
@@ -306,7 +320,10 @@ class InstanceSupervisor:
         instance.stopping = True
         instance.signal(signal.SIGKILL)
         with self.lock:
-            self.instances.pop(instance.instance_id, None)
+            if self.instances.get(instance.instance_id) is instance:
+                del self.instances[instance.instance_id]
+            self.free_gpus = sorted([*self.free_gpus, *instance.gpu_devices])
+            instance.gpu_devices = ()
 
 
 @dataclass

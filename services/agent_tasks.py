@@ -4,6 +4,7 @@ They run in the agent process, never touch the database, and report back through
 `services.instance_report` on the control queue.
 """
 import logging
+import os
 import threading
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from services import agent
 
 logger = logging.getLogger(__name__)
 
+# The GPUs this machine offers, as `nodeagent --gpu` registered them.
+AGENT_GPUS_VARIABLE = "EAS_AGENT_GPUS"
 _supervisor: agent.InstanceSupervisor | None = None
 _supervisor_lock = threading.Lock()
 
@@ -37,7 +40,8 @@ def supervisor() -> agent.InstanceSupervisor:
     with _supervisor_lock:
         if _supervisor is None:
             _supervisor = agent.InstanceSupervisor(Path(settings.EAS_AGENT_DATA_DIR), report, send_usage,
-                                                   usage_seconds=settings.EAS_USAGE_SECONDS)
+                                                   usage_seconds=settings.EAS_USAGE_SECONDS,
+                                                   gpu_count=int(os.environ.get(AGENT_GPUS_VARIABLE, "0")))
         return _supervisor
 
 

@@ -65,3 +65,45 @@ def test_model_errors_are_400(torch_server):
     assert "model failed on the request" in wrong.text
     assert torch_server.post(b"").status_code == 400
     assert torch_server.post(b"\xff\xff\xff").status_code == 400
+
+
+def _cuda_visible() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+@pytest.fixture
+def torch_gpu_server(log_dir, torch_model):
+    from tests.runtime.servers import RuntimeServer
+
+    server = RuntimeServer(["--processor", "pytorch_gpu_1.6", "--model", str(torch_model.path.parent),
+                            "--model-entry", torch_model.path.name], log_dir, "torch-gpu")
+    try:
+        yield server.wait_ready(90)
+    finally:
+        server.stop()
+
+
+def _assert_matches_reference(server, torch_model):
+    x = np.random.default_rng(3).random((2, 4), dtype=np.float32)
+    y = np.random.default_rng(4).random((2, 4), dtype=np.float32)
+    first, second = outputs(server.post(torch_request(x, y)))
+    expected_first, expected_second = torch_model.reference(x, y)
+    np.testing.assert_allclose(first, expected_first, rtol=1e-5)
+    np.testing.assert_allclose(second, expected_second, rtol=1e-5)
+
+
+@pytest.mark.skipif(_cuda_visible(), reason="a CUDA device is visible: the GPU test below covers this code")
+def test_gpu_code_without_a_gpu_runs_on_cpu_and_says_so(torch_gpu_server, torch_model):
+    _assert_matches_reference(torch_gpu_server, torch_model)
+    log = torch_gpu_server.log()
+    assert "asks for a GPU but none is visible; running on CPU" in log
+    assert f"{torch_model.path.name} with torch" in log and " on cpu" in log
+
+
+@pytest.mark.skipif(not _cuda_visible(), reason="no CUDA device visible to torch on this machine "
+                                                "(CI has no GPU); runs on GPU worker machines")
+def test_gpu_code_runs_on_the_gpu(torch_gpu_server, torch_model):
+    _assert_matches_reference(torch_gpu_server, torch_model)
+    assert " on cuda" in torch_gpu_server.log()

@@ -4,6 +4,7 @@ The agent joins the fleet with the join token, heartbeats its usage, and consume
 Celery queue `node.<name>` for the work the control plane assigns to this machine. It talks to
 the broker only, never to the database, so it can run on any machine that reaches the broker.
 """
+import os
 import time
 
 from celery.exceptions import TimeoutError as CeleryTimeout
@@ -50,6 +51,7 @@ class Command(BaseCommand):
             "pool": opts["pool"],
         }
         self.join(spec)
+        os.environ["EAS_AGENT_GPUS"] = str(opts["gpu"])  # the instance supervisor hands these out
         heartbeat = Heartbeat(opts["name"], settings.EAS_HEARTBEAT_SECONDS)
         heartbeat.start()
         try:

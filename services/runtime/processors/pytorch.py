@@ -55,16 +55,20 @@ class TorchScriptProcessor(Processor):
         self.code = code
         self._model_path = model_path
         self._module = None
+        self.device = torch.device("cpu")
 
     def load(self) -> None:
-        if "_gpu_" in self.code and not torch.cuda.is_available():
-            log.warning("%s asks for a GPU but none is visible; running on CPU", self.code)
+        if "_gpu_" in self.code:
+            if torch.cuda.is_available():
+                self.device = torch.device("cuda")
+            else:
+                log.warning("%s asks for a GPU but none is visible; running on CPU", self.code)
         path = find_torchscript_file(self._model_path)
         try:
-            self._module = torch.jit.load(str(path), map_location="cpu").eval()
+            self._module = torch.jit.load(str(path), map_location=self.device).eval()
         except (RuntimeError, ValueError) as exc:
             raise ProcessorError(f"cannot load TorchScript module {path.name}: {exc}", 500) from None
-        log.info("loaded TorchScript module %s with torch %s", path.name, torch.__version__)
+        log.info("loaded TorchScript module %s with torch %s on %s", path.name, torch.__version__, self.device)
 
     def close(self) -> None:
         self._module = None
@@ -105,9 +109,9 @@ class TorchScriptProcessor(Processor):
         return TorchCall(inputs, map_inputs, tuple(request.output_filter))
 
     def _run(self, call: TorchCall) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
-        arguments = [torch.tensor(value) for value in call.inputs]
+        arguments = [torch.tensor(value, device=self.device) for value in call.inputs]
         if call.map_inputs:
-            arguments.append({name: torch.tensor(value) for name, value in call.map_inputs.items()})
+            arguments.append({name: torch.tensor(value, device=self.device) for name, value in call.map_inputs.items()})
         try:
             with torch.inference_mode():
                 result = self._module(*arguments)
