@@ -4,20 +4,19 @@ Writes go through the same domain functions and `authorize` calls as the API, so
 middleware records them the same way. A new AccessKey secret is rendered in the response to the
 POST that created it and stored nowhere else.
 """
-import functools
 import json
 
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from console.iam import accesskeys, accounts, audit, policies
 from console.iam.api.views import access_key_of, ram_user_of
-from console.iam.authz import authorize, principal_of, ram_arn
+from console.iam.authz import authorize, ram_arn
 from console.iam.errors import ApiError, InvalidParameter
 from console.iam.forms import AttachPolicyForm, PolicyForm, RamUserCreateForm, RamUserUpdateForm
 from console.iam.models import AccessKey, AuditEntry, RamUser
+from frontend.views.common import console_page
 
 KEY_ACTIONS = {
     "create_key": "CreateAccessKey",
@@ -25,19 +24,6 @@ KEY_ACTIONS = {
     "enable_key": "UpdateAccessKey",
     "delete_key": "DeleteAccessKey",
 }
-
-
-def ram_page(view):
-    """Resolve the principal and render ApiErrors as an error page with their status."""
-    @login_required
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, principal_of(request), *args, **kwargs)
-        except ApiError as exc:
-            request.eas_error_code = exc.code
-            return render(request, "iam/error.html", {"error": exc}, status=exc.status)
-    return wrapper
 
 
 def _authorize(request, principal, operation: str, target: str = "") -> None:
@@ -77,7 +63,7 @@ def _key_action(request, principal, owner) -> dict:
     return {}
 
 
-@ram_page
+@console_page
 def user_list(request, principal):
     _authorize(request, principal, "ListUsers")
     form = RamUserCreateForm(request.POST or None)
@@ -101,7 +87,7 @@ def user_list(request, principal):
     return _render(request, principal, "iam/users.html", {"users": users, "form": form}, status)
 
 
-@ram_page
+@console_page
 def user_detail(request, principal, name):
     _authorize(request, principal, "GetUser")
     ram_user = ram_user_of(principal, name)
@@ -155,7 +141,7 @@ def user_detail(request, principal, name):
     }, status)
 
 
-@ram_page
+@console_page
 def access_key_list(request, principal):
     """The main account's own AccessKeys."""
     _authorize(request, principal, "ListAccessKeys")
@@ -167,14 +153,14 @@ def access_key_list(request, principal):
     })
 
 
-@ram_page
+@console_page
 def policy_list(request, principal):
     _authorize(request, principal, "ListPolicies")
     return _render(request, principal, "iam/policies.html",
                    {"policies": policies.visible_policies(principal.account)})
 
 
-@ram_page
+@console_page
 def policy_create(request, principal):
     _authorize(request, principal, "ListPolicies")
     form = PolicyForm(request.POST or None)
@@ -195,7 +181,7 @@ def policy_create(request, principal):
     return _render(request, principal, "iam/policy_form.html", {"form": form, "creating": True}, status)
 
 
-@ram_page
+@console_page
 def policy_detail(request, principal, name):
     _authorize(request, principal, "GetPolicy")
     policy = policies.find_policy(principal.account, name, request.GET.get("type") or None)
@@ -223,7 +209,7 @@ def policy_detail(request, principal, name):
     }, status)
 
 
-@ram_page
+@console_page
 def audit_log(request, principal):
     _authorize(request, principal, "ListAuditLogs")
     entries = AuditEntry.objects.filter(account=principal.account)

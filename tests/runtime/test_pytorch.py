@@ -31,13 +31,17 @@ def outputs(response) -> list[np.ndarray]:
     return [np.array(array.float_val, np.float32).reshape(tuple(array.array_shape.dim)) for array in parsed.outputs]
 
 
-def test_outputs_match_the_scripted_module(torch_server, torch_model):
+def assert_matches_reference(server, torch_model, rtol=1e-6):
     x = np.random.default_rng(0).random((3, 4), dtype=np.float32)
     y = np.random.default_rng(1).random((3, 4), dtype=np.float32)
-    first, second = outputs(torch_server.post(torch_request(x, y)))
+    first, second = outputs(server.post(torch_request(x, y)))
     expected_first, expected_second = torch_model.reference(x, y)
-    np.testing.assert_allclose(first, expected_first, rtol=1e-6)
-    np.testing.assert_allclose(second, expected_second, rtol=1e-6)
+    np.testing.assert_allclose(first, expected_first, rtol=rtol)
+    np.testing.assert_allclose(second, expected_second, rtol=rtol)
+
+
+def test_outputs_match_the_scripted_module(torch_server, torch_model):
+    assert_matches_reference(torch_server, torch_model)
 
 
 def test_output_filter_picks_positions(torch_server, torch_model):
@@ -85,18 +89,9 @@ def torch_gpu_server(log_dir, torch_model):
         server.stop()
 
 
-def _assert_matches_reference(server, torch_model):
-    x = np.random.default_rng(3).random((2, 4), dtype=np.float32)
-    y = np.random.default_rng(4).random((2, 4), dtype=np.float32)
-    first, second = outputs(server.post(torch_request(x, y)))
-    expected_first, expected_second = torch_model.reference(x, y)
-    np.testing.assert_allclose(first, expected_first, rtol=1e-5)
-    np.testing.assert_allclose(second, expected_second, rtol=1e-5)
-
-
 @pytest.mark.skipif(_cuda_visible(), reason="a CUDA device is visible: the GPU test below covers this code")
 def test_gpu_code_without_a_gpu_runs_on_cpu_and_says_so(torch_gpu_server, torch_model):
-    _assert_matches_reference(torch_gpu_server, torch_model)
+    assert_matches_reference(torch_gpu_server, torch_model, rtol=1e-5)
     log = torch_gpu_server.log()
     assert "asks for a GPU but none is visible; running on CPU" in log
     assert f"{torch_model.path.name} with torch" in log and " on cpu" in log
@@ -105,5 +100,5 @@ def test_gpu_code_without_a_gpu_runs_on_cpu_and_says_so(torch_gpu_server, torch_
 @pytest.mark.skipif(not _cuda_visible(), reason="no CUDA device visible to torch on this machine "
                                                 "(CI has no GPU); runs on GPU worker machines")
 def test_gpu_code_runs_on_the_gpu(torch_gpu_server, torch_model):
-    _assert_matches_reference(torch_gpu_server, torch_model)
+    assert_matches_reference(torch_gpu_server, torch_model, rtol=1e-5)
     assert " on cuda" in torch_gpu_server.log()
