@@ -46,12 +46,14 @@ class DeployForm(ModelSourceMixin):
     processor = forms.ChoiceField(choices=PROCESSORS, label="Processor kind", initial="pmml")
     resource_kind = forms.ChoiceField(choices=[("cpu", "CPU")], label="Resource kind", required=False,
                                       help_text="The public resource group offers CPU machines.")
-    processor_type = forms.ChoiceField(choices=[("python", "python"), ("cpp", "cpp")], required=False,
+    processor_type = forms.ChoiceField(choices=[(kind, kind) for kind in spec.PROCESSOR_TYPES], required=False,
                                        label="Processor language")
     processor_path = forms.CharField(required=False, max_length=2048, label="Processor package",
                                      help_text="Archive with your processor code (and its ENV folder).")
     processor_entry = forms.CharField(required=False, max_length=256, label="Processor main file",
-                                      help_text="For example app.py or libprocessor.so.")
+                                      help_text="For example app.py, libprocessor.so or processor.jar.")
+    processor_mainclass = forms.CharField(required=False, max_length=256, label="Processor main class",
+                                          help_text="Java only: the class in the jar, e.g. com.alibaba.eas.TestProcessor.")
     # Panel 2: details and confirm
     mode = forms.ChoiceField(choices=[("new", "New service"), ("bluegreen", "Blue-green deployment")],
                              initial="new", widget=forms.RadioSelect, label="Deployment")
@@ -70,12 +72,13 @@ class DeployForm(ModelSourceMixin):
     # spec.parse error keys -> the field showing them
     SPEC_FIELDS = {
         "name": "name", "processor": "processor", "processor_type": "processor_type",
-        "processor_path": "processor_path", "processor_entry": "processor_entry", "model_path": "model_path",
+        "processor_path": "processor_path", "processor_entry": "processor_entry",
+        "processor_mainclass": "processor_mainclass", "model_path": "model_path",
         "metadata.instance": "instances", "metadata.quota": "quota", "metadata.cpu": "cpu",
         "metadata.memory": "memory", "metadata.gpu": "gpu", "metadata.resource": "resource_group",
     }
     PANEL_ONE = {"resource_group", "processor", "resource_kind", "processor_type", "processor_path",
-                 "processor_entry", "model_source", "model_path"}
+                 "processor_entry", "processor_mainclass", "model_source", "model_path"}
 
     def __init__(self, *args, groups=(), services=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -104,6 +107,8 @@ class DeployForm(ModelSourceMixin):
         if data["processor"] == CUSTOM:
             description.update(processor_type=data["processor_type"], processor_path=data["processor_path"],
                                processor_entry=data["processor_entry"])
+            if data["processor_type"] == "java":
+                description["processor_mainclass"] = data["processor_mainclass"]
         else:
             description["processor"] = data["processor"]
         if data["model_path"]:

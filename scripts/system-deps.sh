@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages the platform needs, installed only when missing.
-#   up:   redis-server (embedded Redis when REDIS_URL is unset), a JRE for the PMML processor
-#   test: the same, plus gcc for native processors and Chromium for browser tests
+#   up:   redis-server (embedded Redis when REDIS_URL is unset), a JRE for the PMML and Java processors
+#   test: the same, plus gcc for native processors, a JDK (javac, jar) for Java ones, and Chromium for
+#         browser tests
 #   node: Node.js and npm, for the console's browser packages
 set -euo pipefail
 purpose=${1:-up}
@@ -16,6 +17,7 @@ if [ "$purpose" != node ]; then need java default-jre-headless; fi
 if [ "$purpose" = test ]; then
   need redis-server redis-server
   need gcc gcc
+  need javac default-jdk-headless
   need chromium chromium
 fi
 

@@ -73,6 +73,8 @@ def runtime_argv(spec: dict, model_dir: str | None, model_entry: str | None, pro
     else:
         argv += ["--processor-type", description["processor_type"],
                  "--processor-path", processor_dir, "--processor-entry", description["processor_entry"]]
+        if description.get("processor_mainclass"):
+            argv += ["--processor-mainclass", description["processor_mainclass"]]
     if model_dir:
         argv += ["--model", model_dir]
     if model_entry:

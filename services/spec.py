@@ -16,6 +16,7 @@ from resourcegroups.billing import MAX_QUOTA
 from services.runtime.config import ConfigError, flatten_metadata, model_config_text, rpc_options
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+JAVA_CLASS_NAME = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$")
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9+/=_\-.]{8,128}$")
 URI_SCHEMES = ("http://", "https://", "oss://", "file://")
 QUOTA_CORES = 1
@@ -34,7 +35,7 @@ PROPRIETARY_PROCESSORS = re.compile(
     r"^(caffe_(cpu|gpu)|parameter_sever|alink_pai_processor|xnn_cpu|easy_vision_.*|easy_nlp_.*"
     r"|blade_.*|mediaflow)$"
 )
-PROCESSOR_TYPES = ("python", "cpp")
+PROCESSOR_TYPES = ("python", "cpp", "java")
 
 TOP_LEVEL_FIELDS = {
     "name", "token", "generate_token", "model_path", "oss_endpoint", "model_entry", "model_config",
@@ -49,7 +50,8 @@ METADATA_FIELDS = {
 }
 # Fields whose change needs new instances (a new version); `metadata.instance` alone only scales.
 VERSIONED_FIELDS = ("model_path", "oss_endpoint", "model_entry", "model_config", "processor",
-                    "processor_path", "processor_entry", "processor_type", "warm_up_data_path")
+                    "processor_path", "processor_entry", "processor_type", "processor_mainclass",
+                    "warm_up_data_path")
 
 
 class SpecError(Exception):
@@ -169,18 +171,25 @@ def parse_processor(data: dict, out: dict, errors: dict) -> None:
     if processor_type in (None, ""):
         errors["processor"] = "required: a built-in processor code, or processor_type for a custom processor"
         return
-    if processor_type == "java" or data.get("processor_mainclass"):
-        errors["processor_type"] = "java processors are not supported; use python or cpp"
-        return
     if processor_type not in PROCESSOR_TYPES:
-        errors["processor_type"] = f"must be python or cpp, got {processor_type!r}"
+        errors["processor_type"] = f"must be python, cpp or java, got {processor_type!r}"
         return
     out["processor_type"] = processor_type
     entry = data.get("processor_entry")
     if not isinstance(entry, str) or not entry:
-        errors["processor_entry"] = f"required when processor_type is {processor_type} (e.g. app.py or libprocessor.so)"
+        errors["processor_entry"] = (f"required when processor_type is {processor_type} "
+                                     "(e.g. app.py, libprocessor.so or processor.jar)")
     else:
         out["processor_entry"] = entry
+    mainclass = data.get("processor_mainclass")
+    if processor_type == "java":
+        if not isinstance(mainclass, str) or not JAVA_CLASS_NAME.match(mainclass):
+            errors["processor_mainclass"] = ("required when processor_type is java: the processor class in the "
+                                             "jar, e.g. com.alibaba.eas.TestProcessor")
+        else:
+            out["processor_mainclass"] = mainclass
+    elif mainclass not in (None, ""):
+        errors["processor_mainclass"] = "only for processor_type java"
     if not data.get("processor_path"):
         errors["processor_path"] = "required for a custom processor: where its code package is"
 

@@ -27,8 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model-entry", help="entry file or directory inside --model")
     parser.add_argument("--model-config", help="model configuration text passed to the processor")
     parser.add_argument("--processor-path", help="custom processor directory, file or local archive")
-    parser.add_argument("--processor-entry", help="custom processor entry (app.py, libprocessor.so)")
-    parser.add_argument("--processor-type", choices=["python", "cpp"], help="custom processor language")
+    parser.add_argument("--processor-entry", help="custom processor entry (app.py, libprocessor.so, processor.jar)")
+    parser.add_argument("--processor-type", choices=["python", "cpp", "java"], help="custom processor language")
+    parser.add_argument("--processor-mainclass", help="the Java processor's class, e.g. com.alibaba.eas.TestProcessor")
     parser.add_argument("--metadata", help="service metadata as JSON (nested rpc object or dotted rpc.* keys)")
     parser.add_argument("--warm-up-data", dest="warm_up_data_path", help="warm-up request file to replay")
     parser.add_argument("--warm-up-count", type=int, help="times each warm-up request is replayed (default 5)")
@@ -51,7 +52,7 @@ def config_from_args(args: argparse.Namespace) -> RuntimeConfig:
     metadata.update(parse_metadata_json(args.metadata))
     for name in (
         "processor", "model_path", "model_entry", "model_config", "processor_path", "processor_entry",
-        "processor_type", "warm_up_data_path", "warm_up_count", "host", "port", "grpc_port", "model_name",
+        "processor_type", "processor_mainclass", "warm_up_data_path", "warm_up_count", "host", "port", "grpc_port", "model_name",
         "tf_serving_target", "tf_model_server",
     ):
         value = getattr(args, name)

@@ -12,8 +12,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-PROCESSOR_TYPES = ("python", "cpp")
-JAVA_UNSUPPORTED = "processor_type: java processors are not supported by this runtime (see docs/runtime.md)"
+PROCESSOR_TYPES = ("python", "cpp", "java")
 
 
 class ConfigError(ValueError):
@@ -52,6 +51,7 @@ class RuntimeConfig:
     processor_path: str | None = None
     processor_entry: str | None = None
     processor_type: str | None = None
+    processor_mainclass: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     warm_up_data_path: str | None = None
     warm_up_count: int = 5
@@ -68,16 +68,16 @@ class RuntimeConfig:
         self.metadata = flatten_metadata(self.metadata)
         self.rpc = rpc_options(self.metadata)
         self.model_config = model_config_text(self.model_config)
-        if self.processor_type == "java":
-            raise ConfigError(JAVA_UNSUPPORTED)
         if self.processor_type is not None and self.processor_type not in PROCESSOR_TYPES:
             raise ConfigError(
                 f"processor_type: must be one of {', '.join(PROCESSOR_TYPES)}, got {self.processor_type!r}"
             )
         if not self.processor and not self.processor_type:
             raise ConfigError("processor: give a processor code (e.g. tensorflow_cpu_2.7) or a processor_type")
-        if self.processor_type in ("python", "cpp") and not self.processor_entry:
+        if self.processor_type in PROCESSOR_TYPES and not self.processor_entry:
             raise ConfigError(f"processor_entry: required when processor_type is {self.processor_type}")
+        if self.processor_type == "java" and not self.processor_mainclass:
+            raise ConfigError("processor_mainclass: required when processor_type is java (e.g. com.alibaba.eas.TestProcessor)")
         if self.warm_up_count < 1:
             raise ConfigError("--warm-up-count: must be at least 1")
 
@@ -90,6 +90,7 @@ SERVICE_JSON_FIELDS = (
     "processor_path",
     "processor_entry",
     "processor_type",
+    "processor_mainclass",
     "warm_up_data_path",
 )
 
@@ -109,8 +110,6 @@ def read_service_json(path: str) -> dict[str, Any]:
         raise ConfigError(f"--service-json: {path} is not valid JSON ({exc})") from exc
     if not isinstance(service, dict):
         raise ConfigError(f"--service-json: {path} must contain a JSON object")
-    if service.get("processor_mainclass"):
-        raise ConfigError(JAVA_UNSUPPORTED)
     fields = {name: service[name] for name in SERVICE_JSON_FIELDS if service.get(name) not in (None, "")}
     fields["metadata"] = flatten_metadata(service.get("metadata") or {})
     if service.get("name"):

@@ -150,6 +150,18 @@ def test_wizard_custom_processor_on_a_dedicated_group(console, postpaid_group):
     assert description["metadata"] == {"instance": 2, "cpu": 2, "memory": 2048, "resource": postpaid_group.group_id}
 
 
+def test_wizard_java_processor_needs_and_keeps_its_main_class(console, postpaid_group):
+    java = dict(processor="custom", processor_type="java", processor_path="http://example.com/p.tar.gz",
+                processor_entry="processor.jar", model_path="", resource_group=postpaid_group.group_id)
+    missing = console.post("/deploy/", wizard_data(**java))
+    assert "required when processor_type is java" in missing.context["form"].errors["processor_mainclass"][0]
+    response = console.post("/deploy/", wizard_data(**java, processor_mainclass="com.alibaba.eas.TestProcessor"))
+    assert response.status_code == 302
+    description = Service.objects.get(name="wizard_one").description
+    assert (description["processor_type"], description["processor_mainclass"]) == ("java",
+                                                                                   "com.alibaba.eas.TestProcessor")
+
+
 def test_wizard_blue_green_deploys_next_to_a_service(console, service):
     response = console.post("/deploy/", wizard_data(mode="bluegreen", origin="heart", name=""))
     assert response.status_code == 302

@@ -136,3 +136,28 @@ def _answer(url: str, body: bytes, token: str = "") -> str | None:
     except httpx.HTTPError:
         return None
     return response.text if response.status_code in (200, 400) else None
+
+
+def test_java_processor_package_deployed_on_the_dedicated_group(platform, tmp_path):
+    """The seeds' Java processor: a tar.gz with the jar and its dependency jar, uploaded and created."""
+    from tests.runtime.models import build_java_processor
+
+    jar = build_java_processor(tmp_path / "java_processor")
+    package = tmp_path / "java_processor.tar.gz"
+    with tarfile.open(package, "w:gz") as archive:
+        archive.add(jar.parent, arcname=".")
+    uploaded = platform.ok("upload", str(package))
+    processor_path = re.search(r"oss target path: \[(.+)\]", uploaded).group(1)
+    (tmp_path / "java.json").write_text(json.dumps({
+        "name": "diy_java", "processor_type": "java", "processor_path": processor_path,
+        "processor_entry": "processor.jar", "processor_mainclass": "com.alibaba.eas.TestProcessor",
+        "model_config": "cfg", "metadata": {"instance": 1, "cpu": 1, "resource": platform.group_id}}))
+
+    assert platform.ok("create", str(tmp_path / "java.json")).splitlines()[-1] == "[OK] Service is running"
+    (instance,) = platform.instances("diy_java")
+    url = f"http://{instance['InnerIP']}:{instance['InstancePort']}/"
+    token = {"Authorization": platform.describe("diy_java")["AccessToken"]}
+    assert httpx.post(url, content=b"hi", headers=token, timeout=10).text == "|cfg|hi"
+    failed = httpx.post(url, content=b"boom", headers=token, timeout=10)
+    assert (failed.status_code, failed.text) == (400, "bad json format, boom")
+    platform.ok("delete", "diy_java", "-y")

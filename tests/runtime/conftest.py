@@ -101,6 +101,11 @@ def native_libraries(runtime_dir):
 
 
 @pytest.fixture(scope="session")
+def java_processor(runtime_dir):
+    return models.build_java_processor(runtime_dir / "java")
+
+
+@pytest.fixture(scope="session")
 def python_apps(runtime_dir):
     return SimpleNamespace(
         seed=models.write_python_app(runtime_dir / "seed_app", models.SEED_PYTHON_APP),

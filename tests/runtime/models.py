@@ -220,6 +220,91 @@ def compile_library(directory: Path, name: str, source: str, compiler: str) -> P
     return library
 
 
+# A Java processor with the seed's class shape (seed 004, 6.4.3). "boom" throws, "sleep" holds a
+# worker thread for 200 ms while counting how many run at once, "most" answers that count;
+# anything else is echoed behind a prefix built by a class from a second jar (a dependency).
+JAVA_PROCESSOR = {
+    "com/alibaba/eas/TestProcessor.java": """
+package com.alibaba.eas;
+import java.util.concurrent.atomic.AtomicInteger;
+import com.example.format.Prefix;
+public class TestProcessor {
+    private final String modelEntry;
+    private final String modelConfig;
+    private final AtomicInteger running = new AtomicInteger();
+    private final AtomicInteger most = new AtomicInteger();
+    public TestProcessor(String modelEntry, String modelConfig) {
+        this.modelEntry = modelEntry;
+        this.modelConfig = modelConfig;
+    }
+    public void Load() {
+        if (modelConfig.equals("fail")) throw new IllegalStateException("model config says fail");
+    }
+    public byte[] Process(byte[] input) throws InterruptedException {
+        String text = new String(input, java.nio.charset.StandardCharsets.ISO_8859_1);
+        if (text.equals("boom")) throw new RuntimeException("bad json format, boom");
+        if (text.equals("most")) return Integer.toString(most.get()).getBytes();
+        if (text.equals("sleep")) {
+            most.accumulateAndGet(running.incrementAndGet(), Math::max);
+            Thread.sleep(200);
+            running.decrementAndGet();
+        }
+        byte[] prefix = Prefix.of(modelEntry, modelConfig).getBytes();
+        byte[] out = new byte[prefix.length + input.length];
+        System.arraycopy(prefix, 0, out, 0, prefix.length);
+        System.arraycopy(input, 0, out, prefix.length, input.length);
+        return out;
+    }
+}
+""",
+    "com/alibaba/eas/StringProcessor.java": """
+package com.alibaba.eas;
+public class StringProcessor {
+    public StringProcessor(String modelEntry, String modelConfig) { }
+    public void Load() { }
+    public String Process(byte[] input) { return "length=" + input.length; }
+}
+""",
+}
+JAVA_DEPENDENCY = {
+    "com/example/format/Prefix.java": """
+package com.example.format;
+public class Prefix {
+    public static String of(String entry, String config) { return entry + "|" + config + "|"; }
+}
+""",
+}
+
+
+def build_jar(directory: Path, name: str, sources: dict[str, str], classpath: list[Path] = ()) -> Path:
+    """Compile the sources with javac and package them with jar, as a Java developer would."""
+    source_root, classes = directory / f"{name}-src", directory / f"{name}-classes"
+    files = []
+    for relative, text in sources.items():
+        path = source_root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        files.append(str(path))
+    command = ["javac", "-d", str(classes)]
+    if classpath:
+        command += ["-cp", ":".join(map(str, classpath))]
+    subprocess.run([*command, *files], check=True)
+    jar = directory / f"{name}.jar"
+    subprocess.run(["jar", "cf", str(jar), "-C", str(classes), "."], check=True)
+    return jar
+
+
+def build_java_processor(package: Path) -> Path:
+    """A processor package: processor.jar at the top, its dependency in lib/."""
+    (package / "lib").mkdir(parents=True)
+    build = package.parent / f"{package.name}-build"
+    build.mkdir()
+    dependency = build_jar(build, "format", JAVA_DEPENDENCY)
+    dependency.rename(package / "lib" / dependency.name)
+    processor = build_jar(build, "processor", JAVA_PROCESSOR, classpath=[package / "lib" / dependency.name])
+    return processor.rename(package / processor.name)
+
+
 # The Python processor example of the EAS docs (seed 004), verbatim.
 SEED_PYTHON_APP = '''# -*- coding: utf-8 -*-
 import allspark

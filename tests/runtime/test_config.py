@@ -49,11 +49,13 @@ def test_bad_metadata_names_the_field(metadata, message):
         RuntimeConfig(processor="pmml", metadata=metadata)
 
 
-def test_custom_processors_need_an_entry_and_java_is_refused():
+def test_custom_processors_need_an_entry_and_java_a_main_class():
     with pytest.raises(ConfigError, match="processor_entry: required"):
         RuntimeConfig(processor_type="cpp")
-    with pytest.raises(ConfigError, match="java processors are not supported"):
+    with pytest.raises(ConfigError, match="processor_mainclass: required"):
         RuntimeConfig(processor_type="java", processor_entry="x.jar")
+    assert RuntimeConfig(processor_type="java", processor_entry="x.jar",
+                         processor_mainclass="com.alibaba.eas.TestProcessor").processor_mainclass
     with pytest.raises(ConfigError, match="processor: give a processor code"):
         RuntimeConfig()
 

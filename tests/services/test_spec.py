@@ -66,8 +66,14 @@ def test_every_bad_field_is_reported_at_once():
      "processor", "proprietary"),
     ({"name": "a", "processor": "sklearn", "model_path": "/m", "metadata": {"instance": 1}},
      "processor", "unknown processor"),
-    ({"name": "a", "processor_type": "java", "processor_path": "/p", "metadata": {"instance": 1}},
-     "processor_type", "java"),
+    ({"name": "a", "processor_type": "java", "processor_path": "/p", "processor_entry": "p.jar",
+      "metadata": {"instance": 1}}, "processor_mainclass", "required when processor_type is java"),
+    ({"name": "a", "processor_type": "java", "processor_path": "/p", "processor_entry": "p.jar",
+      "processor_mainclass": "com.x.Not A Class", "metadata": {"instance": 1}}, "processor_mainclass", "e.g."),
+    ({"name": "a", "processor_type": "python", "processor_path": "/p", "processor_entry": "app.py",
+      "processor_mainclass": "com.x.P", "metadata": {"instance": 1}}, "processor_mainclass", "only for"),
+    ({"name": "a", "processor_type": "ruby", "processor_path": "/p", "metadata": {"instance": 1}},
+     "processor_type", "python, cpp or java"),
     ({"name": "a", "processor_type": "python", "processor_path": "/p", "metadata": {"instance": 1}},
      "processor_entry", "required"),
     ({"name": "a", "processor": "pmml", "model_path": "oss://bucket/lr.pmml", "metadata": {"instance": 1}},
@@ -105,3 +111,12 @@ def test_quota_stands_for_cores_and_memory():
                          "metadata": {"instance": 1, "quota": 2}}, region=REGION)
     assert spec.resources(parsed) == spec.Resources(cpu=2, memory_mb=8192, gpu=0)
     assert spec.resources(parsed).quota == 2
+
+
+def test_java_processor_keeps_its_main_class_and_a_new_class_is_a_new_version():
+    base = spec.parse({"name": "diy_test", "processor_type": "java", "processor_path": "/p/processor.tar.gz",
+                       "processor_entry": "processor.jar", "processor_mainclass": "com.alibaba.eas.TestProcessor",
+                       "metadata": {"instance": 1}}, region=REGION)
+    assert (base["processor_type"], base["processor_mainclass"]) == ("java", "com.alibaba.eas.TestProcessor")
+    renamed = spec.parse(spec.merge(base, {"processor_mainclass": "com.alibaba.eas.Other"}), region=REGION)
+    assert spec.needs_new_version(base, renamed)

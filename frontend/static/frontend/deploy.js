@@ -23,7 +23,8 @@
     const dedicated = !!field("resource_group").value;
     const custom = field("processor").value === "custom";
     const mode = checkedValue("mode") || "new";
-    const shown = { public: !dedicated, dedicated, custom, new: mode === "new", bluegreen: mode === "bluegreen" };
+    const java = custom && field("processor_type").value === "java";
+    const shown = { public: !dedicated, dedicated, custom, java, new: mode === "new", bluegreen: mode === "bluegreen" };
     form.querySelectorAll("[data-when]").forEach((part) => { part.hidden = !shown[part.dataset.when]; });
     summarize();
   }

@@ -67,7 +67,7 @@ def _model(config: RuntimeConfig, workdir: Path, required: bool) -> Path | None:
 
 def create_processor(config: RuntimeConfig, workdir: Path) -> Processor:
     """Build (not load) the processor the configuration asks for."""
-    if config.processor_type in ("python", "cpp"):
+    if config.processor_type is not None:
         from .isolated import IsolatedProcessor
 
         processor_source = local_path("processor_path", config.processor_path or ".", config.base_dir)
@@ -79,6 +79,7 @@ def create_processor(config: RuntimeConfig, workdir: Path) -> Processor:
             model_entry=_model(config, workdir, required=False),
             model_config=config.model_config,
             worker_threads=config.rpc.worker_threads,
+            mainclass=config.processor_mainclass,
         )
     family = processor_family(config.processor)
     model = _model(config, workdir, required=not (family == "tensorflow" and config.tf_serving_target))

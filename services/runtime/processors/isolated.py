@@ -164,10 +164,11 @@ class WorkerProcess:
 
 
 class IsolatedProcessor(Processor):
-    """A custom processor (`processor_type` python or cpp) served by supervised worker processes."""
+    """A custom processor (`processor_type` python, cpp or java) served by supervised worker processes."""
 
     def __init__(
-        self, kind: str, root: Path, entry: str, model_entry: Path | None, model_config: str, worker_threads: int
+        self, kind: str, root: Path, entry: str, model_entry: Path | None, model_config: str, worker_threads: int,
+        mainclass: str | None = None,
     ) -> None:
         root_dir = root if root.is_dir() else root.parent
         entry_path = Path(entry)
@@ -184,6 +185,7 @@ class IsolatedProcessor(Processor):
             "model_entry": str(model_entry or ""),
             "model_config": model_config,
             "worker_threads": worker_threads,
+            "mainclass": mainclass,
         }
         self._workers: dict[int, WorkerProcess] = {}
         self._worker_up = asyncio.Event()

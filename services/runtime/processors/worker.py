@@ -1,7 +1,8 @@
 """Isolated worker process running custom processor code (started by `isolated.WorkerProcess`).
 
 The instance server starts it with a socket (fd in EAS_RUNTIME_WORKER_FD) and a JSON spec
-(EAS_RUNTIME_WORKER_SPEC). A C/C++ library is loaded with ctypes; Python code is run as its own
+(EAS_RUNTIME_WORKER_SPEC). A C/C++ library is loaded with ctypes, a Java class in a JVM started in
+the worker (JPype); Python code is run as its own
 `__main__` so its `MyProcessor(...).run()` line decides worker_threads/worker_processes, exactly as
 under EAS. The worker then answers framed requests on `worker_threads` threads until the server
 closes the socket. If user code crashes the process, only this worker dies.
@@ -182,6 +183,20 @@ def _run_native(spec: dict) -> None:
     _serve(lambda body, _path: native.process(body), spec["worker_threads"], {"worker_processes": 1})
 
 
+def _run_java(spec: dict) -> None:
+    from .java import JavaProcessor, JavaProcessorError
+
+    try:
+        java = JavaProcessor(Path(spec["entry"]), Path(spec["root"]), spec["mainclass"], spec["model_entry"],
+                             spec["model_config"])
+    except JavaProcessorError as exc:
+        _fail(str(exc))
+    _serve(lambda body, _path: java.process(body), spec["worker_threads"], {"worker_processes": 1})
+
+
+RUNNERS = {"cpp": _run_native, "java": _run_java, "python": _run_python}
+
+
 def main() -> None:
     global _hosted
     # The server decides when workers stop (it closes their socket): agents signal the whole
@@ -196,10 +211,7 @@ def main() -> None:
     sock = socket.socket(fileno=int(os.environ.pop(ipc.FD_ENV)))
     _hosted = {"spec": spec, "channel": _Channel(sock)}
     try:
-        if spec["kind"] == "cpp":
-            _run_native(spec)
-        else:
-            _run_python(spec)
+        RUNNERS[spec["kind"]](spec)
     except SystemExit:
         raise
     except BaseException as exc:
