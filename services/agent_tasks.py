@@ -13,12 +13,11 @@ from celery.signals import worker_shutdown
 from django.conf import settings
 
 from console.celery import CONTROL_QUEUE
+from resourcegroups.agent.usage import AGENT_GPUS_VARIABLE
 from services import agent
 
 logger = logging.getLogger(__name__)
 
-# The GPUs this machine offers, as `nodeagent --gpu` registered them.
-AGENT_GPUS_VARIABLE = "EAS_AGENT_GPUS"
 _supervisor: agent.InstanceSupervisor | None = None
 _supervisor_lock = threading.Lock()
 

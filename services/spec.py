@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from resourcegroups.billing import MAX_QUOTA
-from services.runtime.config import ConfigError, flatten_metadata, model_config_text, rpc_options
+from services.runtime.config import (
+    PROCESSOR_TYPES,
+    ConfigError,
+    flatten_metadata,
+    model_config_text,
+    rpc_options,
+)
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 JAVA_CLASS_NAME = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$")
@@ -35,7 +41,6 @@ PROPRIETARY_PROCESSORS = re.compile(
     r"^(caffe_(cpu|gpu)|parameter_sever|alink_pai_processor|xnn_cpu|easy_vision_.*|easy_nlp_.*"
     r"|blade_.*|mediaflow)$"
 )
-PROCESSOR_TYPES = ("python", "cpp", "java")
 
 TOP_LEVEL_FIELDS = {
     "name", "token", "generate_token", "model_path", "oss_endpoint", "model_entry", "model_config",

@@ -5,6 +5,9 @@ import subprocess
 
 import psutil
 
+# How `nodeagent --gpu N` tells the agent's instance supervisor which GPUs it may hand out.
+AGENT_GPUS_VARIABLE = "EAS_AGENT_GPUS"
+
 
 def host_spec() -> dict:
     """What this machine offers when nothing is configured: all cores, all memory, its GPUs."""

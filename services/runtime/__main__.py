@@ -11,7 +11,7 @@ import asyncio
 import logging
 import sys
 
-from .config import ConfigError, RuntimeConfig, parse_metadata_json, read_service_json
+from .config import PROCESSOR_TYPES, ConfigError, RuntimeConfig, parse_metadata_json, read_service_json
 
 LOG_FORMAT = "%(asctime)s.%(msecs)03d %(levelname)s %(process)d [%(name)s] %(message)s"
 
@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model-config", help="model configuration text passed to the processor")
     parser.add_argument("--processor-path", help="custom processor directory, file or local archive")
     parser.add_argument("--processor-entry", help="custom processor entry (app.py, libprocessor.so, processor.jar)")
-    parser.add_argument("--processor-type", choices=["python", "cpp", "java"], help="custom processor language")
+    parser.add_argument("--processor-type", choices=PROCESSOR_TYPES, help="custom processor language")
     parser.add_argument("--processor-mainclass", help="the Java processor's class, e.g. com.alibaba.eas.TestProcessor")
     parser.add_argument("--metadata", help="service metadata as JSON (nested rpc object or dotted rpc.* keys)")
     parser.add_argument("--warm-up-data", dest="warm_up_data_path", help="warm-up request file to replay")
@@ -52,8 +52,8 @@ def config_from_args(args: argparse.Namespace) -> RuntimeConfig:
     metadata.update(parse_metadata_json(args.metadata))
     for name in (
         "processor", "model_path", "model_entry", "model_config", "processor_path", "processor_entry",
-        "processor_type", "processor_mainclass", "warm_up_data_path", "warm_up_count", "host", "port", "grpc_port", "model_name",
-        "tf_serving_target", "tf_model_server",
+        "processor_type", "processor_mainclass", "warm_up_data_path", "warm_up_count", "host", "port",
+        "grpc_port", "model_name", "tf_serving_target", "tf_model_server",
     ):
         value = getattr(args, name)
         if value is not None:

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from console.celery import CONTROL_QUEUE, node_queue
 from console.celery import app as celery_app
 from resourcegroups.agent.heartbeat import Heartbeat
-from resourcegroups.agent.usage import host_ip, host_spec
+from resourcegroups.agent.usage import AGENT_GPUS_VARIABLE, host_ip, host_spec
 from resourcegroups.tasks import register_machine
 
 AGENT_VERSION = "1.0"
@@ -51,7 +51,7 @@ class Command(BaseCommand):
             "pool": opts["pool"],
         }
         self.join(spec)
-        os.environ["EAS_AGENT_GPUS"] = str(opts["gpu"])  # the instance supervisor hands these out
+        os.environ[AGENT_GPUS_VARIABLE] = str(opts["gpu"])
         heartbeat = Heartbeat(opts["name"], settings.EAS_HEARTBEAT_SECONDS)
         heartbeat.start()
         try:
